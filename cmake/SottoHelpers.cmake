@@ -6,6 +6,12 @@ if(SOTTO_WERROR)
   list(APPEND SOTTO_WARNING_FLAGS -Werror)
 endif()
 
+# -march=native for builds that run where they are built (the demo's release build): Eigen's
+# GEMMs get AVX2/FMA. Off by default so test and CI binaries stay portable.
+if(SOTTO_NATIVE)
+  add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-march=native>)
+endif()
+
 if(SOTTO_SANITIZE)
   add_compile_options(-fsanitize=${SOTTO_SANITIZE} -fno-omit-frame-pointer
                       -fno-sanitize-recover=all)

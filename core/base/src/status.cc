@@ -83,9 +83,7 @@ Status Status::WithContext(std::string_view context) const {
   return Status(code(), message);
 }
 
-std::ostream& operator<<(std::ostream& os, const Status& status) {
-  return os << status.ToString();
-}
+std::ostream& operator<<(std::ostream& os, const Status& status) { return os << status.ToString(); }
 
 #define SOTTO_DEFINE_ERROR(Name, Code) \
   Status Name(std::string_view message) { return Status(StatusCode::Code, message); }

@@ -39,13 +39,13 @@ struct CheckVoidify {
          : ::sotto::internal::CheckVoidify() & \
                ::sotto::internal::CheckFailure(__FILE__, __LINE__, #cond).stream()
 
-#define SOTTO_CHECK_OK(expr)                                                          \
-  do {                                                                                \
-    const ::sotto::Status sotto_check_status = (expr);                                \
-    if (!sotto_check_status.ok()) {                                                   \
-      ::sotto::internal::CheckFailure(__FILE__, __LINE__, #expr " is OK").stream()   \
-          << sotto_check_status;                                                      \
-    }                                                                                 \
+#define SOTTO_CHECK_OK(expr)                                                       \
+  do {                                                                             \
+    const ::sotto::Status sotto_check_status = (expr);                             \
+    if (!sotto_check_status.ok()) {                                                \
+      ::sotto::internal::CheckFailure(__FILE__, __LINE__, #expr " is OK").stream() \
+          << sotto_check_status;                                                   \
+    }                                                                              \
   } while (false)
 
 #ifdef NDEBUG

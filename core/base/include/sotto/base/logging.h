@@ -30,8 +30,8 @@ std::string_view LogLevelName(LogLevel level);  // "debug", "info", ...
 
 struct LogField {
   std::string key;
-  std::string value;   // already formatted
-  bool quoted = false; // a string value (quoted in JSON), as opposed to a number or bool
+  std::string value;    // already formatted
+  bool quoted = false;  // a string value (quoted in JSON), as opposed to a number or bool
 };
 
 struct LogRecord {

@@ -24,10 +24,10 @@ Status AsStatus(const StatusOr<T>& s) {
 #define SOTTO_STATUS_CONCAT(a, b) SOTTO_STATUS_CONCAT_INNER(a, b)
 
 // Evaluates `expr` (a Status) and returns it from the enclosing function when not OK.
-#define RETURN_IF_ERROR(expr)                                                   \
-  do {                                                                          \
+#define RETURN_IF_ERROR(expr)                                                     \
+  do {                                                                            \
     ::sotto::Status sotto_status_macro_value = ::sotto::internal::AsStatus(expr); \
-    if (!sotto_status_macro_value.ok()) return sotto_status_macro_value;        \
+    if (!sotto_status_macro_value.ok()) return sotto_status_macro_value;          \
   } while (false)
 
 // Evaluates `rexpr` (a StatusOr<T>); on error returns its status, otherwise moves the value
@@ -35,7 +35,7 @@ Status AsStatus(const StatusOr<T>& s) {
 #define ASSIGN_OR_RETURN(lhs, rexpr) \
   SOTTO_ASSIGN_OR_RETURN_IMPL(SOTTO_STATUS_CONCAT(sotto_statusor_, __LINE__), lhs, rexpr)
 
-#define SOTTO_ASSIGN_OR_RETURN_IMPL(statusor, lhs, rexpr) \
-  auto statusor = (rexpr);                                \
+#define SOTTO_ASSIGN_OR_RETURN_IMPL(statusor, lhs, rexpr)  \
+  auto statusor = (rexpr);                                 \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()

@@ -28,17 +28,16 @@ class [[nodiscard]] StatusOr {
 
  public:
   // A non-OK status. Constructing from an OK status is a programming error.
-  StatusOr(const Status& status) : data_(status) { CheckNotOk(); }  // NOLINT
+  StatusOr(const Status& status) : data_(status) { CheckNotOk(); }        // NOLINT
   StatusOr(Status&& status) : data_(std::move(status)) { CheckNotOk(); }  // NOLINT
 
   // A value.
-  StatusOr(const T& value) : data_(value) {}  // NOLINT
+  StatusOr(const T& value) : data_(value) {}        // NOLINT
   StatusOr(T&& value) : data_(std::move(value)) {}  // NOLINT
   template <typename U,
-            typename = std::enable_if_t<std::is_constructible_v<T, U&&> &&
-                                        !std::is_same_v<std::decay_t<U>, StatusOr<T>> &&
-                                        !std::is_same_v<std::decay_t<U>, Status> &&
-                                        !std::is_same_v<std::decay_t<U>, T>>>
+            typename = std::enable_if_t<
+                std::is_constructible_v<T, U&&> && !std::is_same_v<std::decay_t<U>, StatusOr<T>> &&
+                !std::is_same_v<std::decay_t<U>, Status> && !std::is_same_v<std::decay_t<U>, T>>>
   StatusOr(U&& value) : data_(std::in_place_index<1>, std::forward<U>(value)) {}  // NOLINT
 
   StatusOr(const StatusOr&) = default;

@@ -73,9 +73,9 @@ enum class ModelKind { kLinearRegression, kLogisticRegression, kSoftmaxRegressio
 struct ModelSpec {
   ModelKind kind = ModelKind::kMlp;
   size_t input_dim = 0;
-  int num_classes = 0;          // softmax and MLP: >= 2; logistic: 2; linear: 0
-  std::vector<size_t> hidden;   // MLP only: 1 or 2 hidden layer widths
-  double l2 = 0.0;              // L2 regularisation strength: loss += l2/2 * ||w||^2
+  int num_classes = 0;         // softmax and MLP: >= 2; logistic: 2; linear: 0
+  std::vector<size_t> hidden;  // MLP only: 1 or 2 hidden layer widths
+  double l2 = 0.0;             // L2 regularisation strength: loss += l2/2 * ||w||^2
 };
 
 // Builds a model; InvalidArgument naming the field when the spec is impossible.

@@ -23,17 +23,17 @@ namespace sotto::learn {
 
 struct SgdOptions {
   double learning_rate = 0.05;
-  double momentum = 0.0;      // 0 disables momentum
+  double momentum = 0.0;  // 0 disables momentum
   double weight_decay = 0.0;
   size_t batch_size = 32;
-  double epochs = 1.0;        // may be fractional: ceil(epochs * n / batch) steps
-  bool reset_momentum = true; // clear the momentum buffer at the start of every Train() call
+  double epochs = 1.0;         // may be fractional: ceil(epochs * n / min(batch, n)) steps
+  bool reset_momentum = true;  // clear the momentum buffer at the start of every Train() call
 };
 
 struct TrainStats {
   double mean_loss = 0.0;  // mean of the per-step batch losses
   size_t steps = 0;
-  size_t samples = 0;      // samples visited (with repetition)
+  size_t samples = 0;  // samples visited (with repetition)
 };
 
 // InvalidArgument naming the field for a non-positive rate or batch, momentum outside [0, 1).
@@ -73,6 +73,7 @@ class GradientDescent {
   Model* model_;
   double learning_rate_;
   std::vector<float> grad_;
+  std::vector<float> chunk_grad_;  // Gradient() accumulates large datasets chunk by chunk
 };
 
 }  // namespace sotto::learn

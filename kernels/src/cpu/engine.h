@@ -1,0 +1,188 @@
+#pragma once
+
+// Internal building blocks of the CPU path: scratch carving, work splitting, the candidate
+// pool with its one-pass "collect" kernels (scalar and AVX2), and the selection engines that
+// TopK, the threshold rules and the error-feedback step share.
+//
+// Keys: MagnitudeKey (selection.h) is < 2^31, so keys compare correctly as signed int32, which
+// the SIMD code relies on. A rule "key > t" uses t in [-1, kNanKey]; t = -1 passes everything.
+// Composite: (key << 32) | ~index orders by the magnitude order (larger first) as an unsigned
+// 64-bit integer, so "the k-th largest composite" is the exact top-k boundary.
+
+#include <atomic>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "sotto/base/status.h"
+#include "sotto/kernels/backend.h"
+#include "sotto/kernels/selection.h"
+#include "sotto/kernels/thread_pool.h"
+
+namespace sotto::kernels::internal {
+
+inline uint64_t Composite(uint32_t key, uint32_t index) {
+  return (uint64_t{key} << 32) | uint64_t{~index};
+}
+inline uint64_t CompositeOf(float value, uint32_t index) {
+  return Composite(MagnitudeKey(value), index);
+}
+inline float KeyToMagnitude(uint32_t key) { return std::bit_cast<float>(key); }
+
+// ---- Scratch carving ------------------------------------------------------------------------
+// Carves 64-byte aligned arrays out of a byte span. With no span it only measures, so the
+// *ScratchBytes functions and the kernels share one carving sequence.
+class Arena {
+ public:
+  Arena() = default;  // measuring only
+  explicit Arena(std::span<std::byte> bytes) : base_(bytes.data()), size_(bytes.size()) {
+    if (base_ != nullptr) {
+      const auto addr = reinterpret_cast<uintptr_t>(base_);
+      offset_ = (64 - (addr & 63)) & 63;
+    }
+  }
+
+  // Returns nullptr when measuring or when the span is too small (see fits()).
+  template <typename T>
+  T* Take(size_t count) {
+    used_ = (used_ + 63) & ~size_t{63};
+    const size_t start = used_;
+    used_ += count * sizeof(T);
+    if (base_ == nullptr || offset_ + used_ > size_) return nullptr;
+    return reinterpret_cast<T*>(base_ + offset_ + start);
+  }
+  // Bytes a caller must provide for everything taken so far (64 bytes of alignment slack).
+  size_t required() const { return used_ + 64; }
+  bool fits() const { return base_ != nullptr && offset_ + used_ <= size_; }
+  // Lets a phase reuse memory that an earlier phase no longer needs.
+  size_t mark() const { return used_; }
+  void reset(size_t mark) { used_ = mark; }
+
+ private:
+  std::byte* base_ = nullptr;
+  size_t size_ = 0;
+  size_t offset_ = 0;
+  size_t used_ = 0;
+};
+
+// ---- Work splitting ---------------------------------------------------------------------------
+// Lanes get contiguous chunks whose borders are multiples of kChunkAlign, so per-block sums
+// (Gaussian-k statistics) and every output are the same for every thread count.
+inline constexpr size_t kChunkAlign = 16384;
+inline constexpr size_t kMinElementsPerLane = 65536;
+inline constexpr int kMaxLanes = 64;
+
+int MaxLanes(const ExecOptions& options);
+int LanesFor(size_t n, const ExecOptions& options);
+size_t ChunkBegin(size_t n, int lanes, int lane);
+
+template <typename Fn>
+void RunLanes(const ExecOptions& options, int lanes, Fn&& fn) {
+  if (lanes <= 1 || options.pool == nullptr) {
+    for (int lane = 0; lane < lanes; ++lane) fn(lane);
+    return;
+  }
+  options.pool->Run(lanes, fn);
+}
+
+bool UseAvx2(const ExecOptions& options);
+
+// ---- Candidate pool ---------------------------------------------------------------------------
+// Lanes append (index, value) entries to fixed-size blocks claimed from a shared pool with one
+// atomic add per block; each lane records its blocks in order, so a lane's entries read back in
+// ascending index order and the lanes concatenate in lane order.
+inline constexpr size_t kBlockEntries = 4096;
+inline constexpr size_t kGroup = 32;  // elements per SIMD group (at most 32 entries appended)
+
+struct LaneStream {
+  uint32_t* block_ids = nullptr;  // capacity Pool::num_blocks
+  uint32_t* block_counts = nullptr;
+  size_t num_blocks = 0;
+  size_t stored = 0;    // entries stored
+  size_t count = 0;     // elements that passed key > t_lo (stored or not)
+  size_t count_hi = 0;  // of those, with key > t_hi
+  bool overflow = false;
+};
+
+struct Pool {
+  uint32_t* idx = nullptr;
+  float* val = nullptr;
+  size_t num_blocks = 0;
+  std::atomic<size_t> next_block{0};
+  int lanes = 0;
+  LaneStream lane[kMaxLanes];
+
+  size_t TotalCount() const;
+  size_t TotalStored() const;
+  size_t TotalCountHi() const;
+  bool AnyOverflow() const;
+};
+
+// Blocks guaranteeing that `capacity` entries fit however they spread over `lanes`.
+size_t PoolBlocks(size_t capacity, int lanes);
+// Carves the pool's arrays (nullptr members when measuring).
+void CarvePool(Arena& arena, size_t capacity, int lanes, Pool* pool);
+
+// One pass over [0, n) on `lanes` lanes; appends every element with key > t_lo to the pool and
+// counts those with key > t_hi. Modes:
+//   kRead      x = in
+//   kAddStore  x = u + e; e = x                      (error feedback, selection unknown yet)
+//   kAddZero   x = u + e; e = stored ? 0 : x         (error feedback with a known threshold;
+//                                                     only stored entries are zeroed)
+enum class PassMode { kRead, kAddStore, kAddZero };
+struct PassInput {
+  const float* in = nullptr;  // kRead: x; otherwise u
+  float* e = nullptr;         // kAdd*: error memory
+};
+void CollectPass(PassMode mode, const PassInput& input, size_t n, int32_t t_lo, int32_t t_hi,
+                 Pool* pool, const ExecOptions& options);
+
+// Writes each lane's entries whose composite is >= c_star (c_star == 0: all entries) to the
+// outputs, lane after lane, lane l starting at lane_offset[l]; zeroes e at them when e is set.
+// lane_offset has pool.lanes + 1 entries (the last is the total).
+void EmitFromPool(const Pool& pool, uint64_t c_star, const size_t* lane_offset,
+                  uint32_t* out_idx, float* out_val, float* e, const ExecOptions& options);
+
+// e[i] = u[i] + e[i] over [0, n).
+void AddInPlace(const float* u, float* e, size_t n, const ExecOptions& options);
+
+// For e[idx[j]] = val[j], j < count: undoes kAddZero's zeroing.
+void RestoreFromPool(const Pool& pool, float* e);
+
+// ---- Exact top-k engine -----------------------------------------------------------------------
+// Input of a selection: plain (x), error feedback before the add (u, e: a = u + e is computed,
+// stored in e, and the selected coordinates of e are zeroed), or after the add (e only: x = e,
+// selected coordinates zeroed).
+struct SelectInput {
+  const float* x = nullptr;
+  const float* u = nullptr;
+  float* e = nullptr;
+};
+
+size_t TopKCpuScratchBytes(size_t n, size_t k, const ExecOptions& options);
+// Arguments already validated: 0 <= k <= n, outputs large enough (out_val may be null).
+// `arena` must be sized by TopKCpuScratchBytes (it is carved from its current mark).
+SelectResult TopKCpu(const SelectInput& input, size_t n, size_t k, uint32_t* out_idx,
+                     float* out_val, Arena& arena, const ExecOptions& options);
+
+// ---- Threshold rules ----------------------------------------------------------------------------
+// The key rule for |x| > tau (tau not NaN): key > ThresholdRule(tau).
+int32_t ThresholdRule(float tau);
+
+// Selects {key > rule} capped at `capacity` (top-capacity when more pass), zeroing e as above.
+size_t ThresholdCpuScratchBytes(size_t n, size_t capacity, const ExecOptions& options);
+SelectResult ThresholdCpu(const SelectInput& input, size_t n, int32_t rule, size_t capacity,
+                          uint32_t* out_idx, float* out_val, Arena& arena,
+                          const ExecOptions& options);
+
+// Gaussian-k (select.h) with the same input forms; capacity >= 1.
+size_t GaussianKCpuScratchBytes(size_t n, size_t capacity, const ExecOptions& options);
+SelectResult GaussianKCpu(const SelectInput& input, size_t n, size_t k, size_t capacity,
+                          uint32_t* out_idx, float* out_val, Arena& arena,
+                          const ExecOptions& options);
+
+// Standard normal quantile, |relative error| < 1e-12 on (0, 1).
+double NormalQuantile(double p);
+
+}  // namespace sotto::kernels::internal

@@ -1,0 +1,412 @@
+// Exact top-k on the CPU: three engines behind one entry point.
+//
+// kSampled (the fast path, reference/topk.md 7.2): predict a window [T_lo, T_hi] for the k-th
+//   key from a stratified sample, read x once collecting every element with key >= T_lo (and
+//   counting those above T_hi), then select exactly among the collected entries with one
+//   nth_element over the window only. For error feedback the same pass computes a = u + e and
+//   stores it, so the whole step reads u and e once. A wrong prediction (too few or too many
+//   candidates) is detected and answered by kRadix, so the result never depends on the sample.
+// kRadix: 3-level MSD radix select (11/11/9 bits of the 31-bit key) with per-lane histograms,
+//   then an ordered emit pass. Four reads, bounded memory, any input (ties, NaN, constants).
+// kSmall: nth_element over packed (key, ~index) words. For small n.
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <vector>
+
+#include "cpu/engine.h"
+#include "sotto/base/random.h"
+
+namespace sotto::kernels::internal {
+namespace {
+
+constexpr size_t kSmallMaxN = 8192;
+constexpr size_t kSampledMinN = 256;
+constexpr int kRadixLevels = 3;
+constexpr int kRadixBins = 2048;
+constexpr int kRadixShift[kRadixLevels] = {20, 9, 0};
+constexpr uint32_t kRadixMask[kRadixLevels] = {0x7ff, 0x7ff, 0x1ff};
+constexpr int kRadixWidth[kRadixLevels] = {11, 11, 9};
+constexpr uint64_t kSampleSeed = 0x70b5a3b1e5eedULL;
+
+CpuTopKAlgorithm ChooseAlgorithm(size_t n, size_t k, const ExecOptions& options) {
+  switch (options.topk_algorithm) {
+    case CpuTopKAlgorithm::kSmall:
+    case CpuTopKAlgorithm::kRadix:
+      return options.topk_algorithm;
+    case CpuTopKAlgorithm::kSampled:
+      return n >= kSampledMinN ? CpuTopKAlgorithm::kSampled : CpuTopKAlgorithm::kSmall;
+    case CpuTopKAlgorithm::kAuto:
+      break;
+  }
+  if (n <= kSmallMaxN) return CpuTopKAlgorithm::kSmall;
+  if (k > n / 4) return CpuTopKAlgorithm::kRadix;
+  return CpuTopKAlgorithm::kSampled;
+}
+
+// ---- Sample plan ---------------------------------------------------------------------------------
+
+struct SamplePlan {
+  size_t strata = 0;  // one run of kRun contiguous elements per stratum
+  size_t size = 0;    // strata * kRun
+  double delta = 0;   // rank margin in the sample
+  size_t pool_capacity = 0;
+  static constexpr size_t kRun = 8;
+};
+
+SamplePlan PlanSample(size_t n, size_t k) {
+  SamplePlan plan;
+  plan.strata = std::clamp<size_t>(n / 2048, 32, 1024);
+  plan.size = plan.strata * SamplePlan::kRun;
+  const double p = static_cast<double>(k) / static_cast<double>(n);
+  const double r = p * static_cast<double>(plan.size);
+  plan.delta = 4.0 * std::sqrt(r * (1.0 - p)) + 4.0;
+  const double per_sample = static_cast<double>(n) / static_cast<double>(plan.size);
+  const auto excess = static_cast<size_t>(std::ceil(2.0 * (plan.delta + 2.0) * per_sample));
+  plan.pool_capacity = std::min(n, k + excess + 1024);
+  return plan;
+}
+
+struct SampledScratch {
+  Pool* pool;  // the Pool object itself lives on the stack
+  uint32_t* sample;
+  uint64_t* window;
+  uint64_t* window_copy;
+};
+
+void CarveSampled(Arena& arena, size_t n, size_t k, int lanes, Pool* pool, SampledScratch* s) {
+  const SamplePlan plan = PlanSample(n, k);
+  CarvePool(arena, plan.pool_capacity, lanes, pool);
+  s->pool = pool;
+  s->sample = arena.Take<uint32_t>(plan.size);
+  s->window = arena.Take<uint64_t>(plan.pool_capacity);
+  s->window_copy = arena.Take<uint64_t>(plan.pool_capacity);
+}
+
+struct RadixScratch {
+  uint32_t* hist;  // [lane][level][bin]
+  uint32_t* sub;   // [lane][4][bin]
+};
+
+void CarveRadix(Arena& arena, int lanes, RadixScratch* s) {
+  s->hist = arena.Take<uint32_t>(static_cast<size_t>(lanes) * kRadixLevels * kRadixBins);
+  s->sub = arena.Take<uint32_t>(static_cast<size_t>(lanes) * 4 * kRadixBins);
+}
+
+// ---- kSmall ----------------------------------------------------------------------------------------
+
+void EmitByComposite(const float* x, size_t n, uint64_t c_star, size_t k, uint32_t* out_idx,
+                     float* out_val, float* e) {
+  size_t o = 0;
+  for (size_t i = 0; i < n && o < k; ++i) {
+    const float v = x[i];
+    if (CompositeOf(v, static_cast<uint32_t>(i)) >= c_star) {
+      out_idx[o] = static_cast<uint32_t>(i);
+      if (out_val != nullptr) out_val[o] = v;
+      if (e != nullptr) e[i] = 0.0f;
+      ++o;
+    }
+  }
+}
+
+uint64_t SmallSelect(const float* x, size_t n, size_t k, uint32_t* out_idx, float* out_val,
+                     float* e, Arena& arena) {
+  uint64_t* comp = arena.Take<uint64_t>(n);
+  for (size_t i = 0; i < n; ++i) comp[i] = CompositeOf(x[i], static_cast<uint32_t>(i));
+  std::nth_element(comp, comp + (k - 1), comp + n, std::greater<uint64_t>());
+  const uint64_t c_star = comp[k - 1];
+  EmitByComposite(x, n, c_star, k, out_idx, out_val, e);
+  return c_star;
+}
+
+// ---- kRadix ----------------------------------------------------------------------------------------
+
+void RadixHistogram(const float* x, size_t begin, size_t end, int level, uint32_t prefix,
+                    uint32_t* sub, uint32_t* out) {
+  std::memset(sub, 0, sizeof(uint32_t) * 4 * kRadixBins);
+  const int shift = kRadixShift[level];
+  const uint32_t mask = kRadixMask[level];
+  const int hi_shift = level == 0 ? 31 : kRadixShift[level - 1];
+  uint32_t* h0 = sub;
+  uint32_t* h1 = sub + kRadixBins;
+  uint32_t* h2 = sub + 2 * kRadixBins;
+  uint32_t* h3 = sub + 3 * kRadixBins;
+  size_t i = begin;
+  if (level == 0) {
+    // Four sub-histograms break the store-to-load chain on hot bins (e.g. constant data).
+    for (; i + 4 <= end; i += 4) {
+      ++h0[MagnitudeKey(x[i]) >> shift];
+      ++h1[MagnitudeKey(x[i + 1]) >> shift];
+      ++h2[MagnitudeKey(x[i + 2]) >> shift];
+      ++h3[MagnitudeKey(x[i + 3]) >> shift];
+    }
+    for (; i < end; ++i) ++h0[MagnitudeKey(x[i]) >> shift];
+  } else {
+    for (; i + 4 <= end; i += 4) {
+      const uint32_t k0 = MagnitudeKey(x[i]);
+      const uint32_t k1 = MagnitudeKey(x[i + 1]);
+      const uint32_t k2 = MagnitudeKey(x[i + 2]);
+      const uint32_t k3 = MagnitudeKey(x[i + 3]);
+      if ((k0 >> hi_shift) == prefix) ++h0[(k0 >> shift) & mask];
+      if ((k1 >> hi_shift) == prefix) ++h1[(k1 >> shift) & mask];
+      if ((k2 >> hi_shift) == prefix) ++h2[(k2 >> shift) & mask];
+      if ((k3 >> hi_shift) == prefix) ++h3[(k3 >> shift) & mask];
+    }
+    for (; i < end; ++i) {
+      const uint32_t key = MagnitudeKey(x[i]);
+      if ((key >> hi_shift) == prefix) ++h0[(key >> shift) & mask];
+    }
+  }
+  for (int b = 0; b < kRadixBins; ++b) out[b] = h0[b] + h1[b] + h2[b] + h3[b];
+}
+
+uint32_t RadixSelect(const float* x, size_t n, size_t k, uint32_t* out_idx, float* out_val,
+                     float* e, Arena& arena, const ExecOptions& options) {
+  const int lanes = LanesFor(n, options);
+  RadixScratch rs;
+  CarveRadix(arena, lanes, &rs);
+  size_t gt[kMaxLanes] = {};
+  uint32_t prefix = 0;
+  size_t k_rem = k;  // elements still to take inside the current prefix
+  for (int level = 0; level < kRadixLevels; ++level) {
+    RunLanes(options, lanes, [&](int lane) {
+      RadixHistogram(x, ChunkBegin(n, lanes, lane), ChunkBegin(n, lanes, lane + 1), level,
+                     prefix, rs.sub + static_cast<size_t>(lane) * 4 * kRadixBins,
+                     rs.hist + (static_cast<size_t>(lane) * kRadixLevels + level) * kRadixBins);
+    });
+    auto lane_hist = [&](int lane) {
+      return rs.hist + (static_cast<size_t>(lane) * kRadixLevels + level) * kRadixBins;
+    };
+    size_t above = 0;
+    int chosen = 0;
+    for (int b = static_cast<int>(kRadixMask[level]); b >= 0; --b) {
+      size_t count = 0;
+      for (int l = 0; l < lanes; ++l) count += lane_hist(l)[b];
+      if (above + count >= k_rem) {
+        chosen = b;
+        break;
+      }
+      above += count;
+    }
+    for (int l = 0; l < lanes; ++l) {
+      const uint32_t* h = lane_hist(l);
+      for (int b = chosen + 1; b <= static_cast<int>(kRadixMask[level]); ++b) gt[l] += h[b];
+    }
+    k_rem -= above;
+    prefix = (prefix << kRadixWidth[level]) | static_cast<uint32_t>(chosen);
+  }
+  const uint32_t kth_key = prefix;
+  // Ties at kth_key go to the lowest indices: lane by lane.
+  size_t offset[kMaxLanes + 1];
+  size_t take[kMaxLanes];
+  size_t ties_left = k_rem;
+  offset[0] = 0;
+  for (int l = 0; l < lanes; ++l) {
+    const uint32_t* h = rs.hist + (static_cast<size_t>(l) * kRadixLevels + 2) * kRadixBins;
+    const size_t eq = h[kth_key & kRadixMask[2]];
+    take[l] = std::min(eq, ties_left);
+    ties_left -= take[l];
+    offset[l + 1] = offset[l] + gt[l] + take[l];
+  }
+  RunLanes(options, lanes, [&](int lane) {
+    size_t o = offset[lane];
+    const size_t limit = offset[lane + 1];
+    size_t ties = take[lane];
+    const size_t end = ChunkBegin(n, lanes, lane + 1);
+    for (size_t i = ChunkBegin(n, lanes, lane); i < end && o < limit; ++i) {
+      const float v = x[i];
+      const uint32_t key = MagnitudeKey(v);
+      bool sel = key > kth_key;
+      if (key == kth_key && ties > 0) {
+        sel = true;
+        --ties;
+      }
+      if (sel) {
+        out_idx[o] = static_cast<uint32_t>(i);
+        if (out_val != nullptr) out_val[o] = v;
+        if (e != nullptr) e[i] = 0.0f;
+        ++o;
+      }
+    }
+  });
+  return kth_key;
+}
+
+// ---- kSampled ------------------------------------------------------------------------------------
+
+// Returns false (nothing written) when the prediction missed; the caller falls back.
+// With input.u set, the pass computes a = u + e into e whatever the outcome.
+bool SampledSelect(const SelectInput& input, size_t n, size_t k, uint32_t* out_idx,
+                   float* out_val, Arena& arena, const ExecOptions& options, uint64_t* c_out) {
+  const int lanes = LanesFor(n, options);
+  const SamplePlan plan = PlanSample(n, k);
+  Pool pool;
+  SampledScratch s;
+  CarveSampled(arena, n, k, lanes, &pool, &s);
+
+  // Stratified sample of runs of kRun elements, at positions fixed by (n, seed).
+  Prng rng(DeriveSeed(kSampleSeed, n));
+  for (size_t j = 0; j < plan.strata; ++j) {
+    const size_t begin = n * j / plan.strata;
+    const size_t end = n * (j + 1) / plan.strata;
+    const size_t pos = begin + rng.UniformInt(end - begin - SamplePlan::kRun + 1);
+    for (size_t t = 0; t < SamplePlan::kRun; ++t) {
+      const float v = input.u != nullptr ? input.u[pos + t] + input.e[pos + t] : input.x[pos + t];
+      s.sample[j * SamplePlan::kRun + t] = MagnitudeKey(v);
+    }
+  }
+  const double r = static_cast<double>(k) * static_cast<double>(plan.size) /
+                   static_cast<double>(n);
+  const auto rank_lo = static_cast<size_t>(std::ceil(r + plan.delta));
+  const double rank_hi_d = std::floor(r - plan.delta);
+  int32_t t_lo = -1;
+  int32_t t_hi = INT32_MAX;
+  uint32_t* sample_end = s.sample + plan.size;
+  if (rank_lo < plan.size) {
+    std::nth_element(s.sample, s.sample + rank_lo, sample_end, std::greater<uint32_t>());
+    t_lo = static_cast<int32_t>(s.sample[rank_lo]) - 1;
+    sample_end = s.sample + rank_lo;
+  }
+  if (rank_hi_d >= 0.0) {
+    const auto rank_hi = static_cast<size_t>(rank_hi_d);
+    std::nth_element(s.sample, s.sample + rank_hi, sample_end, std::greater<uint32_t>());
+    t_hi = static_cast<int32_t>(s.sample[rank_hi]);
+  }
+
+  PassInput pin;
+  PassMode mode = PassMode::kRead;
+  if (input.u != nullptr) {
+    mode = PassMode::kAddStore;
+    pin.in = input.u;
+    pin.e = input.e;
+  } else {
+    pin.in = input.x;
+  }
+  CollectPass(mode, pin, n, t_lo, t_hi, &pool, options);
+  const size_t m = pool.TotalCount();
+  if (pool.AnyOverflow() || m < k) return false;
+
+  // Entries among which the k-th lies: the window (key <= t_hi) when at most k are above it,
+  // else the entries above t_hi.
+  const size_t n_hi = pool.TotalCountHi();
+  const bool in_window = n_hi <= k;
+  const size_t rank = in_window ? k - n_hi : k;  // 1-based rank inside that set
+  size_t woff[kMaxLanes + 1];
+  woff[0] = 0;
+  for (int l = 0; l < lanes; ++l) {
+    const LaneStream& ls = pool.lane[l];
+    woff[l + 1] = woff[l] + (in_window ? ls.stored - ls.count_hi : ls.count_hi);
+  }
+  uint64_t c_star;
+  size_t emit[kMaxLanes];
+  if (rank == 0) {
+    c_star = uint64_t{static_cast<uint32_t>(t_hi) + 1u} << 32;  // exactly the keys > t_hi
+    for (int l = 0; l < lanes; ++l) emit[l] = pool.lane[l].count_hi;
+  } else {
+    RunLanes(options, lanes, [&](int lane) {
+      const LaneStream& ls = pool.lane[lane];
+      uint64_t* w = s.window + woff[lane];
+      for (size_t b = 0; b < ls.num_blocks; ++b) {
+        const uint32_t* bi = pool.idx + size_t{ls.block_ids[b]} * kBlockEntries;
+        const float* bv = pool.val + size_t{ls.block_ids[b]} * kBlockEntries;
+        for (size_t j = 0; j < ls.block_counts[b]; ++j) {
+          const uint32_t key = MagnitudeKey(bv[j]);
+          if ((static_cast<int32_t>(key) > t_hi) != in_window) *w++ = Composite(key, bi[j]);
+        }
+      }
+    });
+    const size_t wn = woff[lanes];
+    std::memcpy(s.window_copy, s.window, wn * sizeof(uint64_t));
+    std::nth_element(s.window_copy, s.window_copy + (rank - 1), s.window_copy + wn,
+                     std::greater<uint64_t>());
+    c_star = s.window_copy[rank - 1];
+    for (int l = 0; l < lanes; ++l) {
+      size_t c = 0;
+      for (size_t j = woff[l]; j < woff[l + 1]; ++j) c += s.window[j] >= c_star ? 1 : 0;
+      emit[l] = c + (in_window ? pool.lane[l].count_hi : 0);
+    }
+  }
+  size_t offset[kMaxLanes + 1];
+  offset[0] = 0;
+  for (int l = 0; l < lanes; ++l) offset[l + 1] = offset[l] + emit[l];
+  EmitFromPool(pool, c_star, offset, out_idx, out_val, input.e, options);
+  *c_out = c_star;
+  return true;
+}
+
+}  // namespace
+
+size_t TopKCpuScratchBytes(size_t n, size_t k, const ExecOptions& options) {
+  if (k == 0 || k >= n) return 64;
+  const int lanes = LanesFor(n, options);
+  Arena radix;
+  RadixScratch rs;
+  CarveRadix(radix, lanes, &rs);
+  switch (ChooseAlgorithm(n, k, options)) {
+    case CpuTopKAlgorithm::kSmall: {
+      Arena a;
+      a.Take<uint64_t>(n);
+      return a.required();
+    }
+    case CpuTopKAlgorithm::kSampled: {
+      Arena a;
+      Pool pool;
+      SampledScratch s;
+      CarveSampled(a, n, k, lanes, &pool, &s);
+      return std::max(a.required(), radix.required());
+    }
+    case CpuTopKAlgorithm::kRadix:
+    case CpuTopKAlgorithm::kAuto:
+      break;
+  }
+  return radix.required();
+}
+
+SelectResult TopKCpu(const SelectInput& input, size_t n, size_t k, uint32_t* out_idx,
+                     float* out_val, Arena& arena, const ExecOptions& options) {
+  SelectResult result;
+  result.count = k;
+  result.num_above = k;
+  result.backend = Backend::kCpu;
+  SelectInput in = input;
+  if (k == 0 || k == n) {
+    if (in.u != nullptr) AddInPlace(in.u, in.e, n, options);
+    const float* x = in.u != nullptr ? in.e : in.x;
+    uint32_t min_key = kNanKey;
+    for (size_t i = 0; i < k; ++i) {
+      out_idx[i] = static_cast<uint32_t>(i);
+      if (out_val != nullptr) out_val[i] = x[i];
+      min_key = std::min(min_key, MagnitudeKey(x[i]));
+      if (in.e != nullptr) in.e[i] = 0.0f;
+    }
+    result.threshold = k == 0 ? 0.0f : KeyToMagnitude(min_key);
+    return result;
+  }
+  const size_t mark = arena.mark();
+  const CpuTopKAlgorithm algorithm = ChooseAlgorithm(n, k, options);
+  if (algorithm == CpuTopKAlgorithm::kSampled) {
+    uint64_t c_star = 0;
+    if (SampledSelect(in, n, k, out_idx, out_val, arena, options, &c_star)) {
+      result.threshold = KeyToMagnitude(static_cast<uint32_t>(c_star >> 32));
+      return result;
+    }
+    arena.reset(mark);
+    if (in.u != nullptr) in = SelectInput{in.e, nullptr, in.e};  // the pass stored a = u + e
+  } else if (in.u != nullptr) {
+    AddInPlace(in.u, in.e, n, options);
+    in = SelectInput{in.e, nullptr, in.e};
+  }
+  if (algorithm == CpuTopKAlgorithm::kSmall) {
+    const uint64_t c_star = SmallSelect(in.x, n, k, out_idx, out_val, in.e, arena);
+    result.threshold = KeyToMagnitude(static_cast<uint32_t>(c_star >> 32));
+  } else {
+    const uint32_t key = RadixSelect(in.x, n, k, out_idx, out_val, in.e, arena, options);
+    result.threshold = KeyToMagnitude(key);
+  }
+  arena.reset(mark);
+  return result;
+}
+
+}  // namespace sotto::kernels::internal

@@ -1,0 +1,89 @@
+// Whole simulated federations on the small synthetic problem: they must learn, be deterministic
+// whatever the thread count, and refuse impossible configs.
+
+#include <gtest/gtest.h>
+
+#include "sotto/sim/simulation.h"
+
+namespace sotto::sim {
+namespace {
+
+constexpr uint64_t kSeed = 7;
+
+SimConfig SmallConfig() {
+  SimConfig c;
+  c.dataset = "synthetic";
+  c.num_clients = 5;
+  c.rounds = 6;
+  c.partition = PartitionKind::kIid;
+  c.model.kind = learn::ModelKind::kLogisticRegression;
+  c.model.l2 = 1e-3;
+  c.local.learning_rate = 0.1;
+  c.local.momentum = 0.0;
+  c.seed = kSeed;
+  c.threads = 1;
+  return c;
+}
+
+StatusOr<SimResult> RunConfig(const SimConfig& c) {
+  auto sim = Simulation::Create(c);
+  if (!sim.ok()) return sim.status();
+  return (*sim)->Run();
+}
+
+TEST(SimulationTest, LearnsTheSyntheticProblem) {
+  auto result = RunConfig(SmallConfig());
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->rounds.size(), 6u);
+  EXPECT_GT(result->final_accuracy, 0.75) << "seed " << kSeed;
+  EXPECT_LT(result->rounds.back().train_loss, result->rounds.front().train_loss);
+  EXPECT_EQ(result->rounds[0].participants, 5u);
+  EXPECT_EQ(result->total_uplink_bytes, result->dense_uplink_bytes);
+  EXPECT_GT(result->rounds[0].uplink_bytes, 5u * 4u * result->num_parameters - 1);
+}
+
+TEST(SimulationTest, DeterministicAcrossThreadCounts) {
+  SimConfig one = SmallConfig();
+  SimConfig two = SmallConfig();
+  two.threads = 2;
+  auto a = Simulation::Create(one);
+  auto b = Simulation::Create(two);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE((*a)->Run().ok());
+  ASSERT_TRUE((*b)->Run().ok());
+  EXPECT_EQ((*a)->params(), (*b)->params()) << "seed " << kSeed;
+}
+
+TEST(SimulationTest, PartialParticipationSelectsAFraction) {
+  SimConfig c = SmallConfig();
+  c.fraction = 0.4;
+  auto result = RunConfig(c);
+  ASSERT_TRUE(result.ok()) << result.status();
+  for (const RoundRecord& r : result->rounds) EXPECT_EQ(r.participants, 2u);
+}
+
+TEST(SimulationTest, RunsTwiceIsRefused) {
+  auto sim = Simulation::Create(SmallConfig());
+  ASSERT_TRUE(sim.ok());
+  ASSERT_TRUE((*sim)->Run().ok());
+  EXPECT_EQ((*sim)->Run().status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST(SimulationTest, RefusesImpossibleConfigsNamingTheField) {
+  SimConfig c = SmallConfig();
+  c.num_clients = 0;
+  EXPECT_NE(RunConfig(c).status().message().find("clients"), std::string::npos);
+  c = SmallConfig();
+  c.fraction = 1.5;
+  EXPECT_NE(RunConfig(c).status().message().find("fraction"), std::string::npos);
+  c = SmallConfig();
+  c.dataset = "cifar";
+  EXPECT_NE(RunConfig(c).status().message().find("dataset"), std::string::npos);
+  c = SmallConfig();
+  c.dataset = "fashion-mnist";
+  c.data_dir = "/nonexistent";
+  EXPECT_EQ(RunConfig(c).status().code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace sotto::sim
