@@ -99,6 +99,18 @@ void FlagSet::Add(std::string name, double* value, std::string help) {
   flags_.push_back(std::move(f));
 }
 
+void FlagSet::Add(std::string name, float* value, std::string help) {
+  Flag f = NewFlag(name, std::move(help), DoubleText(*value));
+  f.set = [value, name](std::string_view text) {
+    double v;
+    if (Status s = ParseDouble(text, name, &v); !s.ok()) return s;
+    if (std::abs(v) > 3.4e38) return Bad(name, text, "in the range of float");
+    *value = static_cast<float>(v);
+    return OkStatus();
+  };
+  flags_.push_back(std::move(f));
+}
+
 void FlagSet::Add(std::string name, bool* value, std::string help) {
   Flag f = NewFlag(name, std::move(help), *value ? "true" : "false");
   f.is_bool = true;

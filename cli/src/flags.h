@@ -30,6 +30,7 @@ class FlagSet {
   void Add(std::string name, int* value, std::string help);
   void Add(std::string name, uint64_t* value, std::string help);
   void Add(std::string name, double* value, std::string help);
+  void Add(std::string name, float* value, std::string help);
   void Add(std::string name, bool* value, std::string help);
   // A comma-separated list of sizes ("128,64").
   void Add(std::string name, std::vector<size_t>* value, std::string help);

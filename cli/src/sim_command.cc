@@ -36,15 +36,80 @@ struct SimFlags {
   std::string partition = "dirichlet";
   std::string model = "mlp";
   std::string strategy = "fedavg";
+  std::string compress = "topk";
+  std::string ef = "ef";
+  std::string values = "fp32";
+  std::string gdsec_rule = "topk";
   std::string out = "results/latest";
   bool quiet = false;
 };
+
+StatusOr<compress::ValueCoding> ParseValueCoding(std::string_view name) {
+  if (name == "fp32") return compress::ValueCoding::kFp32;
+  if (name == "fp16") return compress::ValueCoding::kFp16;
+  if (name == "bf16") return compress::ValueCoding::kBf16;
+  return InvalidArgumentError("--values: unknown value coding '" + std::string(name) +
+                              "' (expected fp32, fp16 or bf16)");
+}
+
+Status ApplyCompressionFlags(const SimFlags& f, sim::SimConfig* config) {
+  ASSIGN_OR_RETURN(compress::ValueCoding values, ParseValueCoding(f.values));
+  if (f.compress == "dense") {
+    config->compression = sim::CompressionMode::kDense;
+    return OkStatus();
+  }
+  if (f.compress == "gdsec") {
+    config->compression = sim::CompressionMode::kGdSec;
+    config->gdsec.value_coding = values;
+    config->gdsec.density = config->compressor.density;
+    if (f.gdsec_rule == "topk") {
+      config->gdsec.rule = compress::GdSecRule::kTopK;
+    } else if (f.gdsec_rule == "threshold") {
+      config->gdsec.rule = compress::GdSecRule::kThreshold;
+    } else {
+      return InvalidArgumentError("--gdsec-rule: expected topk or threshold, got '" + f.gdsec_rule +
+                                  "'");
+    }
+    return OkStatus();
+  }
+  config->compression = sim::CompressionMode::kSparse;
+  StatusOr<compress::SparsifierKind> kind = compress::ParseSparsifierKind(f.compress);
+  if (!kind.ok()) return kind.status().WithContext("--compress");
+  config->compressor.sparsifier = *kind;
+  StatusOr<compress::ErrorFeedback> ef = compress::ParseErrorFeedback(f.ef);
+  if (!ef.ok()) return ef.status().WithContext("--ef");
+  config->compressor.error_feedback = *ef;
+  config->compressor.value_coding = values;
+  return OkStatus();
+}
+
+std::string UplinkDescription(const SimFlags& f, const sim::SimConfig& c) {
+  char buf[160];
+  switch (c.compression) {
+    case sim::CompressionMode::kDense:
+      return "dense fp32";
+    case sim::CompressionMode::kSparse:
+      std::snprintf(buf, sizeof(buf), "%s density %g, error feedback %s, %s values",
+                    f.compress.c_str(), c.compressor.density, f.ef.c_str(), f.values.c_str());
+      return buf;
+    case sim::CompressionMode::kGdSec:
+      std::snprintf(buf, sizeof(buf), "GD-SEC (%s rule, beta %g, %s), %s values",
+                    f.gdsec_rule.c_str(), c.gdsec.beta,
+                    c.gdsec.rule == compress::GdSecRule::kTopK
+                        ? ("density " + std::to_string(c.gdsec.density)).c_str()
+                        : ("xi " + std::to_string(c.gdsec.xi)).c_str(),
+                    f.values.c_str());
+      return buf;
+  }
+  return "";
+}
 
 Status Run(const SimFlags& f) {
   sim::SimConfig config = f.config;
   ASSIGN_OR_RETURN(config.partition, sim::ParsePartitionKind(f.partition));
   ASSIGN_OR_RETURN(config.model.kind, learn::ParseModelKind(f.model));
   ASSIGN_OR_RETURN(config.strategy.kind, core::ParseStrategyKind(f.strategy));
+  RETURN_IF_ERROR(ApplyCompressionFlags(f, &config));
   RETURN_IF_ERROR(sim::ValidateSimConfig(config));
   RETURN_IF_ERROR(MakeDirs(f.out));
 
@@ -57,11 +122,11 @@ Status Run(const SimFlags& f) {
   size_t smallest = sizes.empty() ? 0 : *std::min_element(sizes.begin(), sizes.end());
   size_t largest = sizes.empty() ? 0 : *std::max_element(sizes.begin(), sizes.end());
   std::printf(
-      "model %s (%zu parameters), strategy %s, %d rounds, %d threads\n"
+      "model %s (%zu parameters), strategy %s, %d rounds, %d threads, uplink %s\n"
       "client data: %zu .. %zu samples; local SGD lr %g momentum %g batch %zu epochs %g\n\n",
       f.model.c_str(), simulation->num_parameters(), f.strategy.c_str(), c.rounds, c.threads,
-      smallest, largest, c.local.learning_rate, c.local.momentum, c.local.batch_size,
-      c.local.epochs);
+      UplinkDescription(f, c).c_str(), smallest, largest, c.local.learning_rate, c.local.momentum,
+      c.local.batch_size, c.local.epochs);
   std::fflush(stdout);
 
   ASSIGN_OR_RETURN(sim::SimResult result, simulation->Run([&](const sim::RoundRecord& r) {
@@ -89,6 +154,11 @@ Status Run(const SimFlags& f) {
 int RunSimCommand(const std::vector<std::string>& args) {
   SimFlags f;
   sim::SimConfig& c = f.config;
+  // Defaults of the main job: top-k 1% with error feedback; GD-SEC's beta for federated
+  // pseudo-gradients (one local epoch each round), where a small beta is stable (docs/RESULTS.md).
+  c.compression = sim::CompressionMode::kSparse;
+  c.compressor.density = 0.01;
+  c.gdsec.beta = 0.1;
   FlagSet flags("sotto sim",
                 "Run a simulated federation in one process: N clients train locally on their\n"
                 "share of the data, the server aggregates and steps the global model, and the\n"
@@ -114,6 +184,19 @@ int RunSimCommand(const std::vector<std::string>& args) {
   flags.Add("epochs", &c.local.epochs, "local epochs per round (may be fractional)");
   flags.Add("strategy", &f.strategy, "fedavg, fedsgd, fedadam or fedyogi");
   flags.Add("server-lr", &c.strategy.server_lr, "server learning rate");
+  flags.Add("compress", &f.compress,
+            "uplink encoding: dense, topk, gaussiank, threshold, randomk, identity or gdsec");
+  flags.Add("density", &c.compressor.density,
+            "kept share of coordinates (topk, gaussiank, "
+            "randomk, gdsec with --gdsec-rule topk)");
+  flags.Add("threshold", &c.compressor.threshold, "magnitude threshold (--compress threshold)");
+  flags.Add("ef", &f.ef, "error feedback: none, ef or stepahead");
+  flags.Add("ef-average-every", &c.compressor.averaging_period,
+            "replace the clients' errors by their mean every N rounds (0: never)");
+  flags.Add("values", &f.values, "value coding on the wire: fp32, fp16 or bf16");
+  flags.Add("gdsec-rule", &f.gdsec_rule, "GD-SEC selection: topk or threshold");
+  flags.Add("gdsec-beta", &c.gdsec.beta, "GD-SEC state coefficient beta in (0, 1]");
+  flags.Add("gdsec-xi", &c.gdsec.xi, "GD-SEC threshold constant xi");
   flags.Add("eval-every", &c.eval_every, "evaluate the global model every N rounds");
   flags.Add("seed", &c.seed, "seed of every random choice in the run");
   flags.Add("threads", &c.threads, "worker threads (0: one per core)");

@@ -42,8 +42,7 @@ namespace internal {
 StatusOr<SelectResult> CudaTopKHost(std::span<const float>, size_t, uint32_t*, float*) {
   return NoCuda();
 }
-StatusOr<SelectResult> CudaThresholdHost(std::span<const float>, float, size_t, uint32_t*,
-                                         float*) {
+StatusOr<SelectResult> CudaThresholdHost(std::span<const float>, float, size_t, uint32_t*, float*) {
   return NoCuda();
 }
 StatusOr<SelectResult> CudaGaussianKHost(std::span<const float>, size_t, size_t, uint32_t*,

@@ -6,6 +6,7 @@
 
 #include "cpu/engine.h"
 #include "cuda_bridge.h"
+#include "sotto/base/status_macros.h"
 
 namespace sotto::kernels {
 namespace {
@@ -25,8 +26,8 @@ void SupportStep(const float* u, float* e, size_t n, std::span<const uint32_t> s
     if (begin == end) return;
     for (size_t b = begin; b < end; b += kBlock) {
       const size_t block_end = std::min(end, b + kBlock);
-      internal::AddInPlace(u + b, e + b, block_end - b, ExecOptions{nullptr, Backend::kCpu,
-                                                                    options.use_simd});
+      internal::AddInPlace(u + b, e + b, block_end - b,
+                           ExecOptions{nullptr, Backend::kCpu, options.use_simd});
       for (; j < support.size() && support[j] < block_end; ++j) {
         const uint32_t i = support[j];
         out_idx[j] = i;
@@ -40,8 +41,8 @@ void SupportStep(const float* u, float* e, size_t n, std::span<const uint32_t> s
 Status ValidateSupport(std::span<const uint32_t> support, size_t n) {
   for (size_t j = 0; j < support.size(); ++j) {
     if (support[j] >= n) {
-      return InvalidArgumentError("ErrorFeedbackStep: support index " +
-                                  std::to_string(support[j]) + " >= n=" + std::to_string(n));
+      return InvalidArgumentError("ErrorFeedbackStep: support index " + std::to_string(support[j]) +
+                                  " >= n=" + std::to_string(n));
     }
     if (j > 0 && support[j] <= support[j - 1]) {
       return InvalidArgumentError("ErrorFeedbackStep: support is not strictly ascending at " +
@@ -105,9 +106,8 @@ size_t ErrorFeedbackScratchBytes(size_t n, const EfSelection& selection, size_t 
 }
 
 StatusOr<SelectResult> ErrorFeedbackStep(std::span<const float> u, std::span<float> e,
-                                         const EfSelection& selection,
-                                         std::span<uint32_t> out_idx, std::span<float> out_val,
-                                         std::span<std::byte> scratch,
+                                         const EfSelection& selection, std::span<uint32_t> out_idx,
+                                         std::span<float> out_val, std::span<std::byte> scratch,
                                          const ExecOptions& options) {
   RETURN_IF_ERROR(Validate(u, e, selection, out_idx, out_val));
   const size_t n = u.size();
@@ -119,9 +119,8 @@ StatusOr<SelectResult> ErrorFeedbackStep(std::span<const float> u, std::span<flo
   }
   const size_t need = ErrorFeedbackScratchBytes(n, selection, capacity, options);
   if (scratch.size() < need) {
-    return InvalidArgumentError("ErrorFeedbackStep: scratch has " +
-                                std::to_string(scratch.size()) + " bytes, needs " +
-                                std::to_string(need));
+    return InvalidArgumentError("ErrorFeedbackStep: scratch has " + std::to_string(scratch.size()) +
+                                " bytes, needs " + std::to_string(need));
   }
   internal::Arena arena(scratch);
   const internal::SelectInput input{nullptr, u.data(), e.data()};
@@ -129,9 +128,8 @@ StatusOr<SelectResult> ErrorFeedbackStep(std::span<const float> u, std::span<flo
     case EfSelection::Kind::kTopK:
       return internal::TopKCpu(input, n, selection.k, out_idx.data(), val, arena, options);
     case EfSelection::Kind::kThreshold: {
-      SelectResult r =
-          internal::ThresholdCpu(input, n, internal::ThresholdRule(selection.tau), capacity,
-                                 out_idx.data(), val, arena, options);
+      SelectResult r = internal::ThresholdCpu(input, n, internal::ThresholdRule(selection.tau),
+                                              capacity, out_idx.data(), val, arena, options);
       if (r.num_above <= capacity) r.threshold = selection.tau;
       return r;
     }
@@ -143,6 +141,7 @@ StatusOr<SelectResult> ErrorFeedbackStep(std::span<const float> u, std::span<flo
       SelectResult r;
       r.count = selection.support.size();
       r.num_above = r.count;
+      r.passes = 1;
       return r;
     }
   }

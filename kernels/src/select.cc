@@ -8,6 +8,7 @@
 #include "cpu/engine.h"
 #include "cuda_bridge.h"
 #include "sotto/base/random.h"
+#include "sotto/base/status_macros.h"
 
 namespace sotto::kernels {
 namespace {
@@ -41,8 +42,7 @@ size_t ThresholdScratchBytes(size_t n, size_t capacity, const ExecOptions& optio
 
 StatusOr<SelectResult> ThresholdSelect(std::span<const float> x, float tau,
                                        std::span<uint32_t> out_idx, std::span<float> out_val,
-                                       std::span<std::byte> scratch,
-                                       const ExecOptions& options) {
+                                       std::span<std::byte> scratch, const ExecOptions& options) {
   RETURN_IF_ERROR(CheckOutputs("ThresholdSelect", x.size(), out_idx, out_val));
   if (std::isnan(tau)) return InvalidArgumentError("ThresholdSelect: tau is NaN");
   float* val = out_val.empty() ? nullptr : out_val.data();
@@ -51,12 +51,12 @@ StatusOr<SelectResult> ThresholdSelect(std::span<const float> x, float tau,
   if (backend == Backend::kCuda) {
     return internal::CudaThresholdHost(x, tau, capacity, out_idx.data(), val);
   }
-  RETURN_IF_ERROR(CheckScratch("ThresholdSelect", scratch,
-                               ThresholdScratchBytes(x.size(), capacity, options)));
+  RETURN_IF_ERROR(
+      CheckScratch("ThresholdSelect", scratch, ThresholdScratchBytes(x.size(), capacity, options)));
   internal::Arena arena(scratch);
-  SelectResult result = internal::ThresholdCpu(
-      internal::SelectInput{x.data(), nullptr, nullptr}, x.size(), internal::ThresholdRule(tau),
-      capacity, out_idx.data(), val, arena, options);
+  SelectResult result = internal::ThresholdCpu(internal::SelectInput{x.data(), nullptr, nullptr},
+                                               x.size(), internal::ThresholdRule(tau), capacity,
+                                               out_idx.data(), val, arena, options);
   if (result.num_above <= capacity) result.threshold = tau;
   return result;
 }

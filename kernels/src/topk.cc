@@ -4,6 +4,7 @@
 
 #include "cpu/engine.h"
 #include "cuda_bridge.h"
+#include "sotto/base/status_macros.h"
 
 namespace sotto::kernels {
 
@@ -32,8 +33,8 @@ StatusOr<SelectResult> TopK(std::span<const float> x, size_t k, std::span<uint32
                                 " bytes, needs " + std::to_string(need));
   }
   internal::Arena arena(scratch);
-  return internal::TopKCpu(internal::SelectInput{x.data(), nullptr, nullptr}, n, k,
-                           out_idx.data(), val, arena, options);
+  return internal::TopKCpu(internal::SelectInput{x.data(), nullptr, nullptr}, n, k, out_idx.data(),
+                           val, arena, options);
 }
 
 }  // namespace sotto::kernels

@@ -12,6 +12,7 @@
 #include "sotto/base/random.h"
 #include "sotto/base/status_macros.h"
 #include "sotto/core/aggregate.h"
+#include "sotto/core/compress/sparse_codec.h"
 #include "sotto/core/learn/idx.h"
 #include "sotto/core/learn/partition.h"
 #include "sotto/core/learn/synthetic.h"
@@ -28,6 +29,7 @@ enum SeedStream : uint64_t {
   kStreamSelection = 4,
   kStreamClient = 5,
   kStreamSynthetic = 6,
+  kStreamSupport = 7,
 };
 
 // Bytes of a dense fp32 update message: d values plus a small header (round, id, weight).
@@ -114,6 +116,18 @@ StatusOr<PartitionKind> ParsePartitionKind(std::string_view name) {
                               "' (expected iid, dirichlet or shards)");
 }
 
+std::string_view CompressionModeName(CompressionMode mode) {
+  switch (mode) {
+    case CompressionMode::kDense:
+      return "dense";
+    case CompressionMode::kSparse:
+      return "sparse";
+    case CompressionMode::kGdSec:
+      return "gdsec";
+  }
+  return "unknown";
+}
+
 Status ValidateSimConfig(const SimConfig& c) {
   if (c.num_clients == 0) return InvalidArgumentError("clients: must be at least 1");
   if (c.rounds <= 0) return InvalidArgumentError("rounds: must be at least 1");
@@ -130,6 +144,12 @@ Status ValidateSimConfig(const SimConfig& c) {
     return InvalidArgumentError("shards: must be at least 1 per client");
   }
   RETURN_IF_ERROR(learn::ValidateSgdOptions(c.local));
+  if (c.compression == CompressionMode::kSparse) {
+    RETURN_IF_ERROR(compress::ValidateCompressorOptions(c.compressor));
+  }
+  if (c.compression == CompressionMode::kGdSec) {
+    RETURN_IF_ERROR(compress::ValidateGdSecOptions(c.gdsec));
+  }
   return OkStatus();
 }
 
@@ -171,6 +191,24 @@ StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const SimConfig& config
                                                 data.train.Subset(partition[c]), config.local));
     sim->clients_.push_back(std::move(trainer));
   }
+  const size_t d = sim->params_.size();
+  for (size_t c = 0; c < sim->clients_.size(); ++c) {
+    if (config.compression == CompressionMode::kSparse) {
+      compress::CompressorOptions options = config.compressor;
+      options.support_seed = DeriveSeed(config.seed, kStreamSupport);
+      options.threads = 1;  // the simulator parallelises across clients
+      ASSIGN_OR_RETURN(std::unique_ptr<compress::Compressor> compressor,
+                       compress::Compressor::Create(options, d));
+      sim->compressors_.push_back(std::move(compressor));
+    } else if (config.compression == CompressionMode::kGdSec) {
+      ASSIGN_OR_RETURN(std::unique_ptr<compress::GdSecClient> client,
+                       compress::GdSecClient::Create(config.gdsec, d));
+      sim->gdsec_clients_.push_back(std::move(client));
+    }
+  }
+  if (config.compression == CompressionMode::kGdSec) {
+    sim->gdsec_server_ = std::make_unique<compress::GdSecServer>(config.gdsec, d);
+  }
   sim->test_ = std::move(data.test);
   return sim;
 }
@@ -191,12 +229,28 @@ StatusOr<SimResult> Simulation::Run(const std::function<void(const RoundRecord&)
   const size_t n = clients_.size();
   const size_t per_round = std::max<size_t>(
       1, static_cast<size_t>(std::llround(config_.fraction * static_cast<double>(n))));
+  const compress::DecodeLimits limits{d, d};
 
-  // One update buffer per client slot, reused every round.
-  std::vector<std::vector<float>> updates(per_round, std::vector<float>(d));
-  std::vector<StatusOr<core::TrainOutput>> outputs(per_round, core::TrainOutput{});
+  // Per-slot buffers, reused every round: the client's update, its uplink message.
+  struct Slot {
+    std::vector<float> start;   // where the client starts training (step-ahead EF)
+    std::vector<float> update;  // pseudo-gradient
+    compress::SparseUpdate sparse;
+    std::vector<uint8_t> message;
+    StatusOr<core::TrainOutput> output = core::TrainOutput{};
+  };
+  std::vector<Slot> slots(per_round);
+  for (Slot& slot : slots) slot.update.resize(d);
+
   std::vector<float> mean(d);
+  std::vector<float> previous_params;  // GD-SEC: x^{k-1}
+  std::vector<float> movement;         // GD-SEC: x^k - x^{k-1}
+  std::vector<int64_t> sum_q;          // GD-SEC: the round's sum of sent values, fixed point
+  std::vector<float> error_mean;       // error averaging
+  compress::SparseUpdate decoded;
   core::WeightedMeanAggregator aggregator(d);
+  double total_weight = 0.0;
+  for (const auto& c : clients_) total_weight += static_cast<double>(c->data().num_samples);
 
   SimResult result;
   result.num_parameters = d;
@@ -215,35 +269,112 @@ StatusOr<SimResult> Simulation::Run(const std::function<void(const RoundRecord&)
       std::sort(selected.begin(), selected.end());
     }
 
-    ParallelFor(selected.size(), config_.threads, [&](size_t slot) {
-      const size_t id = selected[slot];
+    // Clients: train, then encode the uplink message. Each client touches only its own state.
+    ParallelFor(selected.size(), config_.threads, [&](size_t s) {
+      Slot& slot = slots[s];
+      const size_t id = selected[s];
       core::RoundContext context;
       context.round = static_cast<uint64_t>(round);
       context.seed = DeriveSeed(DeriveSeed(config_.seed, kStreamClient + 16 * id), round);
-      outputs[slot] = clients_[id]->Train(params_, context, updates[slot]);
+      std::span<const float> start = params_;
+      if (config_.compression == CompressionMode::kSparse &&
+          config_.compressor.error_feedback == compress::ErrorFeedback::kStepAhead) {
+        slot.start.resize(d);
+        compressors_[id]->StepAheadPoint(params_, static_cast<float>(config_.strategy.server_lr),
+                                         slot.start);
+        start = slot.start;
+      }
+      slot.output = clients_[id]->Train(start, context, slot.update);
+      if (!slot.output.ok()) return;
+      Status encoded;
+      switch (config_.compression) {
+        case CompressionMode::kDense:
+          slot.message.clear();
+          return;
+        case CompressionMode::kSparse:
+          encoded = compressors_[id]->Compress(slot.update, context.round, &slot.sparse);
+          break;
+        case CompressionMode::kGdSec: {
+          // Scale by the client's share of the data so that sum/n is the weighted mean.
+          const float scale = static_cast<float>(static_cast<double>(slot.output->num_examples) *
+                                                 static_cast<double>(n) / total_weight);
+          for (float& v : slot.update) v *= scale;
+          encoded = gdsec_clients_[id]->Encode(slot.update, movement, &slot.sparse);
+          break;
+        }
+      }
+      if (encoded.ok()) {
+        compress::EncodeOptions options;
+        options.value_coding = slot.sparse.format.value_coding;
+        encoded = compress::EncodeSparseTo(d, slot.sparse.indices, slot.sparse.values, options,
+                                           &slot.message);
+      }
+      if (!encoded.ok()) slot.output = encoded;
     });
 
+    // Server: decode and validate every message, aggregate, step.
     RoundRecord record;
     record.round = round;
     aggregator.Reset();
+    if (config_.compression == CompressionMode::kGdSec) sum_q.assign(d, 0);
     double loss_sum = 0.0;
-    for (size_t slot = 0; slot < selected.size(); ++slot) {
-      if (!outputs[slot].ok()) {
-        return outputs[slot].status().WithContext("round " + std::to_string(round) + ", client " +
-                                                  std::to_string(selected[slot]));
-      }
-      const core::TrainOutput& out = *outputs[slot];
+    double weight_sum = 0.0;
+    for (size_t s = 0; s < selected.size(); ++s) {
+      Slot& slot = slots[s];
+      const std::string who =
+          "round " + std::to_string(round) + ", client " + std::to_string(selected[s]);
+      if (!slot.output.ok()) return slot.output.status().WithContext(who);
+      const core::TrainOutput& out = *slot.output;
       const double weight = static_cast<double>(out.num_examples);
-      RETURN_IF_ERROR(aggregator.Add(updates[slot], weight)
-                          .WithContext("client " + std::to_string(selected[slot])));
+      if (config_.compression == CompressionMode::kDense) {
+        RETURN_IF_ERROR(aggregator.Add(slot.update, weight).WithContext(who));
+        record.uplink_bytes += DenseUpdateBytes(d);
+      } else {
+        RETURN_IF_ERROR(
+            compress::DecodeSparseInto(slot.message, limits, &decoded).WithContext(who));
+        if (config_.compression == CompressionMode::kSparse) {
+          RETURN_IF_ERROR(
+              aggregator.AddSparse(decoded.indices, decoded.values, weight).WithContext(who));
+        } else {
+          RETURN_IF_ERROR(compress::GdSecServer::AddSent(decoded, sum_q).WithContext(who));
+        }
+        record.uplink_bytes += slot.message.size() + kMessageHeaderBytes;
+      }
       loss_sum += weight * out.train_loss;
-      record.uplink_bytes += DenseUpdateBytes(d);
-      record.downlink_bytes += DenseUpdateBytes(d);
+      weight_sum += weight;
+      ++record.participants;
     }
-    record.participants = aggregator.count();
-    record.train_loss = loss_sum / aggregator.total_weight();
-    RETURN_IF_ERROR(aggregator.Mean(mean));
+    record.train_loss = loss_sum / weight_sum;
+    record.downlink_bytes = record.participants * DenseUpdateBytes(d);
+
+    if (config_.compression == CompressionMode::kGdSec) {
+      // g = h + sum (a sum over all clients); the mean estimate is g / n.
+      RETURN_IF_ERROR(gdsec_server_->Step(sum_q, mean));
+      const float inv_n = 1.0f / static_cast<float>(n);
+      for (float& g : mean) g *= inv_n;
+      previous_params = params_;
+    } else {
+      RETURN_IF_ERROR(aggregator.Mean(mean));
+    }
     RETURN_IF_ERROR(strategy_->Apply(params_, mean).WithContext("round " + std::to_string(round)));
+    if (config_.compression == CompressionMode::kGdSec) {
+      movement.resize(d);
+      for (size_t i = 0; i < d; ++i) movement[i] = params_[i] - previous_params[i];
+    }
+
+    // Error averaging: the participants' errors are replaced by their mean. (In a deployment
+    // the mean comes from secure aggregation; here it is computed in the clear.)
+    if (config_.compression == CompressionMode::kSparse &&
+        compressors_[selected[0]]->ShouldAverageError(static_cast<uint64_t>(round))) {
+      error_mean.assign(d, 0.0f);
+      for (size_t id : selected) {
+        std::span<const float> e = compressors_[id]->error();
+        for (size_t i = 0; i < d; ++i) error_mean[i] += e[i];
+      }
+      const float inv = 1.0f / static_cast<float>(selected.size());
+      for (float& v : error_mean) v *= inv;
+      for (size_t id : selected) RETURN_IF_ERROR(compressors_[id]->SetError(error_mean));
+    }
 
     if (round % config_.eval_every == 0 || round == config_.rounds) {
       learn::EvalResult eval = learn::EvaluateDataset(*eval_model_, params_, test_);

@@ -62,6 +62,52 @@ TEST(SimulationTest, PartialParticipationSelectsAFraction) {
   for (const RoundRecord& r : result->rounds) EXPECT_EQ(r.participants, 2u);
 }
 
+TEST(SimulationTest, TopKWithErrorFeedbackLearnsOnFewerBytes) {
+  SimConfig c = SmallConfig();
+  c.rounds = 10;
+  c.compression = CompressionMode::kSparse;
+  c.compressor.sparsifier = compress::SparsifierKind::kTopK;
+  c.compressor.density = 0.25;
+  auto result = RunConfig(c);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_GT(result->final_accuracy, 0.75) << "seed " << kSeed;
+  // 21 parameters: the fixed per-message framing is most of a message here.
+  EXPECT_LT(result->total_uplink_bytes, result->dense_uplink_bytes * 6 / 10);
+}
+
+TEST(SimulationTest, GdSecLearnsOnFewerBytes) {
+  SimConfig c = SmallConfig();
+  c.rounds = 10;
+  c.compression = CompressionMode::kGdSec;
+  c.gdsec.rule = compress::GdSecRule::kTopK;
+  c.gdsec.density = 0.25;
+  c.gdsec.beta = 0.5;
+  auto result = RunConfig(c);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_GT(result->final_accuracy, 0.75) << "seed " << kSeed;
+  // 21 parameters: the fixed per-message framing is most of a message here.
+  EXPECT_LT(result->total_uplink_bytes, result->dense_uplink_bytes * 6 / 10);
+}
+
+TEST(SimulationTest, CompressedRunsAreDeterministicAcrossThreadCounts) {
+  for (CompressionMode mode : {CompressionMode::kSparse, CompressionMode::kGdSec}) {
+    SimConfig one = SmallConfig();
+    one.compression = mode;
+    one.compressor.sparsifier = compress::SparsifierKind::kRandomK;
+    one.compressor.density = 0.3;
+    one.compressor.error_feedback = compress::ErrorFeedback::kStepAhead;
+    one.compressor.averaging_period = 2;
+    SimConfig two = one;
+    two.threads = 2;
+    auto a = Simulation::Create(one);
+    auto b = Simulation::Create(two);
+    ASSERT_TRUE(a.ok() && b.ok());
+    ASSERT_TRUE((*a)->Run().ok());
+    ASSERT_TRUE((*b)->Run().ok());
+    EXPECT_EQ((*a)->params(), (*b)->params()) << CompressionModeName(mode) << ", seed " << kSeed;
+  }
+}
+
 TEST(SimulationTest, RunsTwiceIsRefused) {
   auto sim = Simulation::Create(SmallConfig());
   ASSERT_TRUE(sim.ok());
@@ -79,6 +125,14 @@ TEST(SimulationTest, RefusesImpossibleConfigsNamingTheField) {
   c = SmallConfig();
   c.dataset = "cifar";
   EXPECT_NE(RunConfig(c).status().message().find("dataset"), std::string::npos);
+  c = SmallConfig();
+  c.compression = CompressionMode::kSparse;
+  c.compressor.density = 0;
+  EXPECT_NE(RunConfig(c).status().message().find("density"), std::string::npos);
+  c = SmallConfig();
+  c.compression = CompressionMode::kGdSec;
+  c.gdsec.beta = 1.5;
+  EXPECT_NE(RunConfig(c).status().message().find("beta"), std::string::npos);
   c = SmallConfig();
   c.dataset = "fashion-mnist";
   c.data_dir = "/nonexistent";

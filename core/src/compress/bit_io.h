@@ -89,9 +89,6 @@ class BitWriter {
 
 class BitReader {
  public:
-  // At most 56 bits per Read(); Peek() always returns at least this many stream bits.
-  static constexpr unsigned kPeekBits = 57;
-
   BitReader(const uint8_t* data, size_t size)
       : data_(data), size_(size), end_bits_(static_cast<uint64_t>(size) * 8) {}
 

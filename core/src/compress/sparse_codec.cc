@@ -61,8 +61,7 @@ uint8_t* PutVarint(uint8_t* p, uint64_t v) {
 
 // Reads the varint at bytes[*pos], accepting only the shortest form: every encoding has exactly
 // one byte string, which is what lets the fuzz target demand a byte-exact round trip.
-Status GetVarint(std::span<const uint8_t> bytes, size_t* pos, const char* field,
-                 uint64_t* value) {
+Status GetVarint(std::span<const uint8_t> bytes, size_t* pos, const char* field, uint64_t* value) {
   uint64_t result = 0;
   for (unsigned i = 0; i < kMaxVarintBytes; ++i) {
     if (*pos >= bytes.size()) {
@@ -128,34 +127,53 @@ StatusOr<SparseBits> Plan(uint64_t dim, std::span<const uint32_t> indices,
   }
 
   const bool consider_rice = !options.index_coding || *options.index_coding == IndexCoding::kRice;
-  uint32_t candidates[3];
+  // Rice candidates lo .. lo + n - 1: the forced parameter, or b* - 1, b*, b* + 1 within
+  // [0, 31].
+  uint32_t lo = 0;
   unsigned num_candidates = 0;
   if (options.rice_parameter) {
-    candidates[num_candidates++] = *options.rice_parameter;
+    lo = *options.rice_parameter;
+    num_candidates = 1;
   } else if (consider_rice) {
     const uint32_t best = RiceParameterFor(dim, k);
-    for (int64_t b = int64_t{best} - 1; b <= int64_t{best} + 1; ++b) {
-      if (b >= 0 && b <= int64_t{kMaxRiceParameter}) {
-        candidates[num_candidates++] = static_cast<uint32_t>(b);
+    lo = std::max(best, 1u) - 1;
+    num_candidates = std::min(best + 1, kMaxRiceParameter) - lo + 1;
+  }
+  // One branch-free pass (the compiler may vectorise it): gap sums shifted by lo, lo + 1 and
+  // lo + 2, and a flag for any index not above its predecessor. Gaps of an unsorted input wrap
+  // around; the sums are then thrown away with the error.
+  uint64_t sums[3] = {0, 0, 0};
+  uint64_t unsorted = 0;
+  if (k > 0) {
+    const uint64_t first = indices[0] >> lo;
+    sums[0] = first;
+    sums[1] = first >> 1;
+    sums[2] = first >> 2;
+  }
+  for (size_t j = 1; j < k; ++j) {
+    const uint64_t index = indices[j];
+    const uint64_t floor = uint64_t{indices[j - 1]} + 1;
+    unsorted |= static_cast<uint64_t>(index < floor);
+    const uint64_t gap = (index - floor) >> lo;
+    sums[0] += gap;
+    sums[1] += gap >> 1;
+    sums[2] += gap >> 2;
+  }
+  if (unsorted != 0) {
+    for (size_t j = 1; j < k; ++j) {
+      if (indices[j] <= indices[j - 1]) {
+        return Invalid("indices not strictly ascending at position " + Str(j) + " (" +
+                       Str(indices[j]) + " after " + Str(indices[j - 1]) + ")");
       }
     }
   }
-  uint64_t sums[3] = {0, 0, 0};
-  uint64_t next = 0;  // previous index + 1: the smallest allowed next index
-  for (size_t j = 0; j < indices.size(); ++j) {
-    const uint64_t index = indices[j];
-    if (index < next) {
-      return Invalid("indices not strictly ascending at position " + Str(j) + " (" +
-                     Str(index) + " after " + Str(next - 1) + ")");
-    }
-    if (index >= dim) {
-      return Invalid("index " + Str(index) + " at position " + Str(j) + " >= d = " + Str(dim));
-    }
-    const uint64_t gap = index - next;
-    for (unsigned c = 0; c < num_candidates; ++c) {
-      sums[c] += gap >> candidates[c];
-    }
-    next = index + 1;
+  if (k > 0 && indices[k - 1] >= dim) {
+    // Ascending, so the first offender is the first index >= d.
+    const size_t j =
+        static_cast<size_t>(std::lower_bound(indices.begin(), indices.end(), dim,
+                                             [](uint32_t index, uint64_t d) { return index < d; }) -
+                            indices.begin());
+    return Invalid("index " + Str(indices[j]) + " at position " + Str(j) + " >= d = " + Str(dim));
   }
 
   SparseBits bits;
@@ -168,10 +186,10 @@ StatusOr<SparseBits> Plan(uint64_t dim, std::span<const uint32_t> indices,
   uint32_t rice_b = 0;
   uint64_t rice_bits = UINT64_MAX;
   for (unsigned c = 0; c < num_candidates; ++c) {
-    const uint64_t cost = k * (uint64_t{candidates[c]} + 1) + sums[c];
+    const uint64_t cost = k * (uint64_t{lo} + c + 1) + sums[c];
     if (cost < rice_bits) {
       rice_bits = cost;
-      rice_b = candidates[c];
+      rice_b = lo + c;
     }
   }
   bool use_rice;
@@ -196,7 +214,11 @@ StatusOr<SparseBits> Plan(uint64_t dim, std::span<const uint32_t> indices,
   return bits;
 }
 
-void WriteRiceIndices(std::span<const uint32_t> indices, uint32_t b, BitWriter& w) {
+// The writers below work on a local copy of the BitWriter and store it back at the end: the
+// writer's byte stores could otherwise alias its own fields and pin them to memory.
+
+void WriteRiceIndices(std::span<const uint32_t> indices, uint32_t b, BitWriter& out) {
+  BitWriter w = out;
   uint64_t next = 0;
   for (const uint32_t index : indices) {
     const uint64_t gap = index - next;
@@ -212,9 +234,11 @@ void WriteRiceIndices(std::span<const uint32_t> indices, uint32_t b, BitWriter& 
     }
     next = uint64_t{index} + 1;
   }
+  out = w;
 }
 
-void WriteBitmap(uint64_t dim, std::span<const uint32_t> indices, BitWriter& w) {
+void WriteBitmap(uint64_t dim, std::span<const uint32_t> indices, BitWriter& out) {
+  BitWriter w = out;
   size_t j = 0;
   for (uint64_t base = 0; base < dim; base += 64) {
     const uint64_t limit = base + 64;
@@ -225,48 +249,57 @@ void WriteBitmap(uint64_t dim, std::span<const uint32_t> indices, BitWriter& w) 
     }
     w.Write(word, static_cast<unsigned>(std::min<uint64_t>(64, dim - base)));
   }
+  out = w;
 }
 
 Status NonFinite(size_t j, uint32_t index, const char* what) {
   return Invalid("value at position " + Str(j) + " (index " + Str(index) + ") " + what);
 }
 
-Status WriteFloatValues(std::span<const uint32_t> indices, std::span<const float> values,
-                        ValueCoding coding, BitWriter& w) {
+// Writes convert(value) in `width` bits for each value. Non-finite inputs are refused, and so
+// are converted values whose exponent field (exponent_mask) is all ones: an overflow to Inf.
+template <typename Convert>
+Status WriteConverted(std::span<const uint32_t> indices, std::span<const float> values,
+                      unsigned width, uint32_t exponent_mask, const char* overflow, Convert convert,
+                      BitWriter& out) {
+  BitWriter w = out;
   for (size_t j = 0; j < values.size(); ++j) {
-    const uint32_t bits = std::bit_cast<uint32_t>(values[j]);
-    if ((bits & 0x7f800000u) == 0x7f800000u) {
+    if ((std::bit_cast<uint32_t>(values[j]) & 0x7f800000u) == 0x7f800000u) {
       return NonFinite(j, indices[j], "is NaN or Inf");
     }
-    switch (coding) {
-      case ValueCoding::kFp32:
-        w.Write(bits, 32);
-        break;
-      case ValueCoding::kFp16: {
-        const uint16_t h = FloatToHalf(values[j]);
-        if ((h & 0x7c00u) == 0x7c00u) {
-          return NonFinite(j, indices[j], "overflows fp16");
-        }
-        w.Write(h, 16);
-        break;
-      }
-      case ValueCoding::kBf16: {
-        const uint16_t h = FloatToBfloat16(values[j]);
-        if ((h & 0x7f80u) == 0x7f80u) {
-          return NonFinite(j, indices[j], "overflows bf16");
-        }
-        w.Write(h, 16);
-        break;
-      }
-      default:
-        return Invalid("not a float coding");  // excluded by the callers
+    const uint32_t converted = convert(values[j]);
+    if ((converted & exponent_mask) == exponent_mask) {
+      return NonFinite(j, indices[j], overflow);
     }
+    w.Write(converted, width);
   }
+  out = w;
   return OkStatus();
 }
 
+Status WriteFloatValues(std::span<const uint32_t> indices, std::span<const float> values,
+                        ValueCoding coding, BitWriter& w) {
+  switch (coding) {
+    case ValueCoding::kFp32:
+      return WriteConverted(
+          indices, values, 32, 0x7f800000u, "is NaN or Inf",
+          [](float v) { return std::bit_cast<uint32_t>(v); }, w);
+    case ValueCoding::kFp16:
+      return WriteConverted(
+          indices, values, 16, 0x7c00u, "overflows fp16",
+          [](float v) { return uint32_t{FloatToHalf(v)}; }, w);
+    case ValueCoding::kBf16:
+      return WriteConverted(
+          indices, values, 16, 0x7f80u, "overflows bf16",
+          [](float v) { return uint32_t{FloatToBfloat16(v)}; }, w);
+    default:
+      return Invalid("not a float coding");  // excluded by the callers
+  }
+}
+
 Status WriteRingValues(std::span<const uint32_t> indices, std::span<const uint64_t> values,
-                       ValueCoding coding, uint64_t modulus, BitWriter& w) {
+                       ValueCoding coding, uint64_t modulus, BitWriter& out) {
+  BitWriter w = out;
   const unsigned width = ValueBits(coding, modulus);
   // 0 = no bound (the whole 2^64 ring).
   const uint64_t bound =
@@ -279,6 +312,7 @@ Status WriteRingValues(std::span<const uint32_t> indices, std::span<const uint64
     }
     w.Write(values[j], width);
   }
+  out = w;
   return OkStatus();
 }
 
@@ -322,29 +356,45 @@ Status CountMismatch(size_t num_indices, size_t num_values) {
 
 // ---- decoding ----
 
-Status DecodeRiceIndices(BitReader& r, uint64_t dim, uint64_t k, uint32_t b, uint32_t* out) {
+Status DecodeRiceIndices(BitReader& in, uint64_t dim, uint64_t k, uint32_t b, uint32_t* out) {
+  BitReader r = in;  // a local copy stays in registers
   // The largest gap is d - 1, so a longer unary run is malformed; stopping there also bounds
   // the work an all-zero stream can cause.
   const uint64_t max_q = (dim - 1) >> b;
   const uint64_t rem_mask = LowBits(b);
   uint64_t next = 0;  // previous index + 1
+  // `window` holds the next `avail` stream bits (zeros above them). Most code words are decoded
+  // from it with a count-trailing-zeros and two shifts, which keeps the memory load off the
+  // loop's critical path; the reader's position is kept in step for refills and the slow path.
+  uint64_t window = r.Peek();
+  unsigned avail = r.PeekWidth();
   for (uint64_t j = 0; j < k; ++j) {
-    uint64_t w = r.Peek();
     uint64_t q;
     uint64_t rem;
-    if (w != 0 && std::countr_zero(w) + 1 + b <= r.PeekWidth()) {
-      // The whole code word is in this peek (the common case).
-      q = static_cast<uint64_t>(std::countr_zero(w));
-      rem = (w >> (q + 1)) & rem_mask;
-      r.Skip(q + 1 + b);
+    unsigned zeros = static_cast<unsigned>(std::countr_zero(window));  // 64 when window is 0
+    if (zeros + 1 + b > avail) {
+      window = r.Peek();
+      avail = r.PeekWidth();
+      zeros = static_cast<unsigned>(std::countr_zero(window));
+    }
+    if (zeros + 1 + b <= avail) {
+      // The whole code word is in the window (the common case). zeros <= 63 here; the shifts
+      // are split so that none is by 64.
+      const uint64_t rest = (window >> zeros) >> 1;
+      q = zeros;
+      rem = rest & rem_mask;
+      window = rest >> b;
+      avail -= zeros + 1 + b;
+      r.Skip(zeros + 1 + b);
     } else {
+      // A unary run longer than a window, or a code word across a window's end.
       q = 0;
       while (true) {
-        w = r.Peek();
+        const uint64_t w = r.Peek();
         if (w != 0) {
-          const unsigned zeros = static_cast<unsigned>(std::countr_zero(w));
-          q += zeros;
-          r.Skip(zeros + 1);
+          const unsigned run = static_cast<unsigned>(std::countr_zero(w));
+          q += run;
+          r.Skip(run + 1);
           break;
         }
         q += r.PeekWidth();
@@ -357,10 +407,12 @@ Status DecodeRiceIndices(BitReader& r, uint64_t dim, uint64_t k, uint32_t b, uin
         }
       }
       rem = r.Read(b);
+      window = r.Peek();
+      avail = r.PeekWidth();
     }
     if (q > max_q) {
-      return Invalid("Rice unary run of index " + Str(j) + " longer than (d - 1) >> b = " +
-                     Str(max_q));
+      return Invalid("Rice unary run of index " + Str(j) +
+                     " longer than (d - 1) >> b = " + Str(max_q));
     }
     // q << b <= d - 1 < 2^32 and rem < 2^31, so this cannot overflow 64 bits.
     const uint64_t index = next + (q << b) + rem;
@@ -373,10 +425,12 @@ Status DecodeRiceIndices(BitReader& r, uint64_t dim, uint64_t k, uint32_t b, uin
   if (r.overrun()) {
     return Invalid("truncated in the Rice-coded indices");
   }
+  in = r;
   return OkStatus();
 }
 
-Status DecodeBitmapIndices(BitReader& r, uint64_t dim, uint64_t k, uint32_t* out) {
+Status DecodeBitmapIndices(BitReader& in, uint64_t dim, uint64_t k, uint32_t* out) {
+  BitReader r = in;  // a local copy stays in registers
   uint64_t count = 0;
   for (uint64_t base = 0; base < dim; base += 64) {
     uint64_t word = r.ReadWide(static_cast<unsigned>(std::min<uint64_t>(64, dim - base)));
@@ -395,6 +449,7 @@ Status DecodeBitmapIndices(BitReader& r, uint64_t dim, uint64_t k, uint32_t* out
   if (r.overrun()) {  // excluded by ParseSparseHeader's length check; kept as a guard
     return Invalid("truncated in the bitmap");
   }
+  in = r;
   return OkStatus();
 }
 
@@ -410,8 +465,9 @@ Status BadFloat(uint64_t j, const uint32_t* indices, ValueCoding coding) {
                  " (index " + Str(indices[j]) + ") is NaN or Inf");
 }
 
-Status DecodeFloatValues(BitReader& r, ValueCoding coding, uint64_t k, const uint32_t* indices,
+Status DecodeFloatValues(BitReader& in, ValueCoding coding, uint64_t k, const uint32_t* indices,
                          float* out) {
+  BitReader r = in;  // a local copy stays in registers
   switch (coding) {
     case ValueCoding::kFp32:
       for (uint64_t j = 0; j < k; ++j) {
@@ -446,11 +502,13 @@ Status DecodeFloatValues(BitReader& r, ValueCoding coding, uint64_t k, const uin
   if (r.overrun()) {
     return Invalid("truncated in the values");
   }
+  in = r;
   return OkStatus();
 }
 
-Status DecodeRingValues(BitReader& r, const SparseFormat& format, uint64_t k,
+Status DecodeRingValues(BitReader& in, const SparseFormat& format, uint64_t k,
                         const uint32_t* indices, uint64_t* out) {
+  BitReader r = in;  // a local copy stays in registers
   const unsigned width = ValueBits(format.value_coding, format.modulus);
   const uint64_t modulus = format.modulus;
   for (uint64_t j = 0; j < k; ++j) {
@@ -464,6 +522,7 @@ Status DecodeRingValues(BitReader& r, const SparseFormat& format, uint64_t k,
   if (r.overrun()) {
     return Invalid("truncated in the values");
   }
+  in = r;
   return OkStatus();
 }
 
@@ -659,8 +718,8 @@ Status DecodeSparseInto(std::span<const uint8_t> bytes, const DecodeLimits& limi
   out->values.resize(h.k);
   BitReader r(bytes.data() + h.header_bytes, bytes.size() - h.header_bytes);
   RETURN_IF_ERROR(DecodeIndices(r, h, out->indices.data()));
-  RETURN_IF_ERROR(DecodeFloatValues(r, h.format.value_coding, h.k, out->indices.data(),
-                                    out->values.data()));
+  RETURN_IF_ERROR(
+      DecodeFloatValues(r, h.format.value_coding, h.k, out->indices.data(), out->values.data()));
   return CheckEnd(r);
 }
 

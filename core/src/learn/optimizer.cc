@@ -12,9 +12,20 @@
 namespace sotto::learn {
 namespace {
 
+// Training stops at the first non-finite loss: continuing would only spread NaNs through the
+// parameters, and the caller (a client) should drop out of the round rather than send them.
+std::string DivergedMessage(size_t step, double learning_rate) {
+  return "training diverged: the loss is not finite at step " + std::to_string(step) +
+         " (learning rate " + std::to_string(learning_rate) + "; try a smaller one)";
+}
+
 // Full-batch gradients are accumulated over chunks of this many rows, so a model's scratch
 // stays bounded however large the client's dataset is.
 constexpr size_t kGradientChunkRows = 8192;
+
+// More local epochs than this in one call is a configuration error, and the sample count must
+// stay far from overflowing size_t.
+constexpr double kMaxEpochs = 1e6;
 
 Status CheckTrainable(const Model& model, std::span<const float> params, const Dataset& data) {
   if (data.num_samples == 0) {
@@ -58,8 +69,8 @@ Status ValidateSgdOptions(const SgdOptions& options) {
   if (options.batch_size == 0) {
     return InvalidArgumentError("batch_size must be > 0");
   }
-  if (!std::isfinite(options.epochs) || options.epochs < 0) {
-    return InvalidArgumentError("epochs must be finite and >= 0, got " +
+  if (!std::isfinite(options.epochs) || options.epochs < 0 || options.epochs > kMaxEpochs) {
+    return InvalidArgumentError("epochs must be in [0, " + std::to_string(kMaxEpochs) + "], got " +
                                 std::to_string(options.epochs));
   }
   return OkStatus();
@@ -127,7 +138,11 @@ StatusOr<TrainStats> Sgd::Train(std::span<float> params, const Dataset& data, Pr
       }
     }
 
-    loss_sum += model_->LossAndGradient(params, BatchOf(batch_, 0, rows), grad_);
+    const double loss = model_->LossAndGradient(params, BatchOf(batch_, 0, rows), grad_);
+    if (!std::isfinite(loss)) {
+      return AbortedError(DivergedMessage(stats.steps, options_.learning_rate));
+    }
+    loss_sum += loss;
 
     // Heavy ball: v = momentum * v + g; w -= lr * v, with g = grad + weight_decay * w.
     float* w = params.data();
@@ -167,7 +182,9 @@ StatusOr<TrainStats> GradientDescent::Train(std::span<float> params, const Datas
   TrainStats stats;
   double loss_sum = 0.0;
   for (int s = 0; s < steps; ++s) {
-    loss_sum += Gradient(params, data, grad_);
+    const double loss = Gradient(params, data, grad_);
+    if (!std::isfinite(loss)) return AbortedError(DivergedMessage(stats.steps, learning_rate_));
+    loss_sum += loss;
     for (size_t j = 0; j < params.size(); ++j) {
       params[j] -= lr * grad_[j];
     }

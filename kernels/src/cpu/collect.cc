@@ -36,6 +36,20 @@ constexpr std::array<uint32_t, 256> MakeCompressTable() {
 }
 constexpr std::array<uint32_t, 256> kCompressTable = MakeCompressTable();
 
+// The same table expanded to one 8-lane permutation per mask (8 KiB): one load instead of a
+// broadcast and a shift on the hot path.
+struct alignas(32) Perm8 {
+  uint32_t lane[8];
+};
+constexpr std::array<Perm8, 256> MakePermTable() {
+  std::array<Perm8, 256> table{};
+  for (uint32_t mask = 0; mask < 256; ++mask) {
+    for (uint32_t j = 0; j < 8; ++j) table[mask].lane[j] = (kCompressTable[mask] >> (4 * j)) & 7;
+  }
+  return table;
+}
+constexpr std::array<Perm8, 256> kPermTable = MakePermTable();
+
 struct RunState {
   uint32_t* idx;  // next free entry
   float* val;
@@ -65,7 +79,7 @@ void RunScalar(const PassInput& in, size_t begin, size_t end, int32_t t_lo, int3
     if constexpr (kMode == PassMode::kAddStore) {
       in.e[i] = v;
     } else if constexpr (kMode == PassMode::kAddZero) {
-      in.e[i] = pass ? 0.0f : v;
+      in.e[i] = key > t_hi ? 0.0f : v;
     }
     oi[c] = static_cast<uint32_t>(i);
     ov[c] = v;
@@ -118,11 +132,8 @@ SOTTO_AVX2 inline __m256 Load8(const PassInput& in, size_t i) {
   }
 }
 
-SOTTO_AVX2 inline void Compress8(__m256 v, __m256i vidx, uint32_t mask, uint32_t*& oi,
-                                 float*& ov) {
-  const __m256i shifts = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);
-  const __m256i perm =
-      _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(kCompressTable[mask])), shifts);
+SOTTO_AVX2 inline void Compress8(__m256 v, __m256i vidx, uint32_t mask, uint32_t*& oi, float*& ov) {
+  const __m256i perm = _mm256_load_si256(reinterpret_cast<const __m256i*>(&kPermTable[mask]));
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(oi), _mm256_permutevar8x32_epi32(vidx, perm));
   _mm256_storeu_ps(ov, _mm256_permutevar8x32_ps(v, perm));
   const int n = std::popcount(mask);
@@ -130,9 +141,11 @@ SOTTO_AVX2 inline void Compress8(__m256 v, __m256i vidx, uint32_t mask, uint32_t
   ov += n;
 }
 
-template <PassMode kMode>
-SOTTO_AVX2 void RunAvx2(const PassInput& in, size_t begin, size_t end, int32_t t_lo,
-                        int32_t t_hi, RunState& st) {
+// kDense: survivors are common (more than about 1 in 64), so the per-group branch would
+// mispredict often; compact every vector unconditionally instead.
+template <PassMode kMode, bool kDense>
+SOTTO_AVX2 void RunAvx2(const PassInput& in, size_t begin, size_t end, int32_t t_lo, int32_t t_hi,
+                        RunState& st) {
   uint32_t* oi = st.idx;
   float* ov = st.val;
   size_t hi = 0;
@@ -156,8 +169,19 @@ SOTTO_AVX2 void RunAvx2(const PassInput& in, size_t begin, size_t end, int32_t t
       for (int j = 0; j < 4; ++j) _mm256_storeu_ps(in.e + i + 8 * j, v[j]);
     } else if constexpr (kMode == PassMode::kAddZero) {
       for (int j = 0; j < 4; ++j) {
-        _mm256_storeu_ps(in.e + i + 8 * j, _mm256_andnot_ps(_mm256_castsi256_ps(m[j]), v[j]));
+        const __m256i zero = _mm256_cmpgt_epi32(k[j], vhi);
+        _mm256_storeu_ps(in.e + i + 8 * j, _mm256_andnot_ps(_mm256_castsi256_ps(zero), v[j]));
       }
+    }
+    if constexpr (kDense) {
+      __m256i vj = vidx;
+      for (int j = 0; j < 4; ++j) {
+        const auto mask = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(m[j])));
+        Compress8(v[j], vj, mask, oi, ov);
+        vj = _mm256_add_epi32(vj, step8);
+      }
+      vidx = _mm256_add_epi32(vidx, step32);
+      continue;  // count_hi is taken from the pool afterwards (CountHiInPool)
     }
     const __m256i any = _mm256_or_si256(_mm256_or_si256(m[0], m[1]), _mm256_or_si256(m[2], m[3]));
     if (!_mm256_testz_si256(any, any)) {
@@ -183,8 +207,8 @@ SOTTO_AVX2 void RunAvx2(const PassInput& in, size_t begin, size_t end, int32_t t
 }
 
 template <PassMode kMode>
-SOTTO_AVX2 void CountAvx2(const PassInput& in, size_t begin, size_t end, int32_t t_lo,
-                          int32_t t_hi, size_t* count, size_t* count_hi) {
+SOTTO_AVX2 void CountAvx2(const PassInput& in, size_t begin, size_t end, int32_t t_lo, int32_t t_hi,
+                          size_t* count, size_t* count_hi) {
   const __m256i vlo = _mm256_set1_epi32(t_lo);
   const __m256i vhi = _mm256_set1_epi32(t_hi);
   size_t c = 0;
@@ -194,10 +218,10 @@ SOTTO_AVX2 void CountAvx2(const PassInput& in, size_t begin, size_t end, int32_t
     const __m256 v = Load8<kMode>(in, i);
     if constexpr (kMode != PassMode::kRead) _mm256_storeu_ps(in.e + i, v);
     const __m256i k = Keys8(v);
-    c += std::popcount(static_cast<uint32_t>(
-        _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(k, vlo)))));
-    hi += std::popcount(static_cast<uint32_t>(
-        _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(k, vhi)))));
+    c += std::popcount(
+        static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(k, vlo)))));
+    hi += std::popcount(
+        static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(k, vhi)))));
   }
   *count += c;
   *count_hi += hi;
@@ -212,13 +236,77 @@ SOTTO_AVX2 void AddInPlaceAvx2(const float* u, float* e, size_t begin, size_t en
   for (; i < end; ++i) e[i] = u[i] + e[i];
 }
 
+// Emits entries of one pool block whose composite is >= (kth_key, cut_index), i.e. key > K or
+// key == K and index <= cut. Runs while 8 more outputs fit below `limit` (the stores write 8
+// lanes); returns the number of entries consumed, the caller finishes with scalar code.
+SOTTO_AVX2 size_t EmitBlockAvx2(const uint32_t* bi, const float* bv, size_t cnt, uint32_t kth_key,
+                                uint32_t cut_index, uint32_t* out_idx, float* out_val, float* e,
+                                int32_t zeroed_above, size_t* o, size_t limit) {
+  const __m256i vk = _mm256_set1_epi32(static_cast<int>(kth_key));
+  const __m256i vzeroed = _mm256_set1_epi32(zeroed_above);
+  const __m256i vcut = _mm256_set1_epi32(static_cast<int>(cut_index));
+  size_t j = 0;
+  size_t pos = *o;
+  for (; j + 8 <= cnt && pos + 8 <= limit; j += 8) {
+    const __m256i idx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bi + j));
+    const __m256 val = _mm256_loadu_ps(bv + j);
+    const __m256i key = Keys8(val);
+    const __m256i gt = _mm256_cmpgt_epi32(key, vk);
+    const __m256i eq = _mm256_cmpeq_epi32(key, vk);
+    const __m256i le = _mm256_cmpeq_epi32(_mm256_min_epu32(idx, vcut), idx);
+    const __m256i sel = _mm256_or_si256(gt, _mm256_and_si256(eq, le));
+    const auto mask = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(sel)));
+    uint32_t* oi = out_idx + pos;
+    float* ov = out_val != nullptr ? out_val + pos : nullptr;
+    const __m256i perm = _mm256_load_si256(reinterpret_cast<const __m256i*>(&kPermTable[mask]));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(oi), _mm256_permutevar8x32_epi32(idx, perm));
+    if (ov != nullptr) _mm256_storeu_ps(ov, _mm256_permutevar8x32_ps(val, perm));
+    const int c = std::popcount(mask);
+    if (e != nullptr) {
+      auto zm = static_cast<uint32_t>(_mm256_movemask_ps(
+          _mm256_castsi256_ps(_mm256_andnot_si256(_mm256_cmpgt_epi32(key, vzeroed), sel))));
+      for (; zm != 0; zm &= zm - 1) e[bi[j + static_cast<size_t>(std::countr_zero(zm))]] = 0.0f;
+    }
+    pos += static_cast<size_t>(c);
+  }
+  *o = pos;
+  return j;
+}
+
+// Appends the composites of the entries with (key > t_hi) != in_window, while 8 more fit.
+SOTTO_AVX2 size_t GatherBlockAvx2(const uint32_t* bi, const float* bv, size_t cnt, int32_t t_hi,
+                                  bool in_window, uint64_t** w, const uint64_t* w_end) {
+  const __m256i vhi = _mm256_set1_epi32(t_hi);
+  const __m256i flip = in_window ? _mm256_set1_epi32(-1) : _mm256_setzero_si256();
+  const __m256i ones = _mm256_set1_epi32(-1);
+  uint64_t* out = *w;
+  size_t j = 0;
+  for (; j + 8 <= cnt && out + 8 <= w_end; j += 8) {
+    const __m256i idx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bi + j));
+    const __m256i key = Keys8(_mm256_loadu_ps(bv + j));
+    const __m256i sel = _mm256_xor_si256(_mm256_cmpgt_epi32(key, vhi), flip);
+    const auto mask = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(sel)));
+    const __m256i perm = _mm256_load_si256(reinterpret_cast<const __m256i*>(&kPermTable[mask]));
+    const __m256i k = _mm256_permutevar8x32_epi32(key, perm);
+    const __m256i ni = _mm256_permutevar8x32_epi32(_mm256_xor_si256(idx, ones), perm);
+    const __m256i lo = _mm256_unpacklo_epi32(ni, k);  // composites 0,1 | 4,5
+    const __m256i hi = _mm256_unpackhi_epi32(ni, k);  // composites 2,3 | 6,7
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm256_permute2x128_si256(lo, hi, 0x20));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 4),
+                        _mm256_permute2x128_si256(lo, hi, 0x31));
+    out += std::popcount(mask);
+  }
+  *w = out;
+  return j;
+}
+
 #undef SOTTO_AVX2
 
 // ---- Lane driver -----------------------------------------------------------------------------
 
 template <PassMode kMode>
 void CollectLane(const PassInput& in, size_t begin, size_t end, int32_t t_lo, int32_t t_hi,
-                 bool avx2, Pool* pool, LaneStream& ls) {
+                 bool avx2, bool dense, Pool* pool, LaneStream& ls) {
   ls = LaneStream{ls.block_ids, ls.block_counts};
   size_t i = begin;
   size_t room = 0;  // free entries in the current block
@@ -245,8 +333,10 @@ void CollectLane(const PassInput& in, size_t begin, size_t end, int32_t t_lo, in
     }
     const size_t len = std::min(end - i, room / kGroup * kGroup);
     const size_t before = st.stored;
-    if (avx2) {
-      RunAvx2<kMode>(in, i, i + len, t_lo, t_hi, st);
+    if (avx2 && dense) {
+      RunAvx2<kMode, true>(in, i, i + len, t_lo, t_hi, st);
+    } else if (avx2) {
+      RunAvx2<kMode, false>(in, i, i + len, t_lo, t_hi, st);
     } else {
       RunScalar<kMode>(in, i, i + len, t_lo, t_hi, st);
     }
@@ -259,7 +349,8 @@ void CollectLane(const PassInput& in, size_t begin, size_t end, int32_t t_lo, in
   ls.count_hi = st.count_hi;
   if (i < end) {
     // Out of blocks: count the rest (and keep e = u + e without zeroing).
-    constexpr PassMode kCountMode = kMode == PassMode::kRead ? PassMode::kRead : PassMode::kAddStore;
+    constexpr PassMode kCountMode =
+        kMode == PassMode::kRead ? PassMode::kRead : PassMode::kAddStore;
     if (avx2) {
       CountAvx2<kCountMode>(in, i, end, t_lo, t_hi, &ls.count, &ls.count_hi);
     } else {
@@ -270,9 +361,7 @@ void CollectLane(const PassInput& in, size_t begin, size_t end, int32_t t_lo, in
 
 }  // namespace
 
-int MaxLanes(const ExecOptions& options) {
-  return std::clamp(NumThreads(options), 1, kMaxLanes);
-}
+int MaxLanes(const ExecOptions& options) { return std::clamp(NumThreads(options), 1, kMaxLanes); }
 
 int LanesFor(size_t n, const ExecOptions& options) {
   const size_t by_size = std::max<size_t>(1, n / kMinElementsPerLane);
@@ -332,9 +421,11 @@ void CarvePool(Arena& arena, size_t capacity, int lanes, Pool* pool) {
 }
 
 void CollectPass(PassMode mode, const PassInput& input, size_t n, int32_t t_lo, int32_t t_hi,
-                 Pool* pool, const ExecOptions& options) {
+                 size_t expected, Pool* pool, const ExecOptions& options) {
   const int lanes = pool->lanes;
   const bool avx2 = UseAvx2(options);
+  const bool dense = expected * 64 > n;  // more than ~1.5% survive
+  pool->hi_counted = !(avx2 && dense);
   pool->next_block.store(0, std::memory_order_relaxed);
   RunLanes(options, lanes, [&](int lane) {
     const size_t begin = ChunkBegin(n, lanes, lane);
@@ -342,20 +433,21 @@ void CollectPass(PassMode mode, const PassInput& input, size_t n, int32_t t_lo, 
     LaneStream& ls = pool->lane[lane];
     switch (mode) {
       case PassMode::kRead:
-        CollectLane<PassMode::kRead>(input, begin, end, t_lo, t_hi, avx2, pool, ls);
+        CollectLane<PassMode::kRead>(input, begin, end, t_lo, t_hi, avx2, dense, pool, ls);
         break;
       case PassMode::kAddStore:
-        CollectLane<PassMode::kAddStore>(input, begin, end, t_lo, t_hi, avx2, pool, ls);
+        CollectLane<PassMode::kAddStore>(input, begin, end, t_lo, t_hi, avx2, dense, pool, ls);
         break;
       case PassMode::kAddZero:
-        CollectLane<PassMode::kAddZero>(input, begin, end, t_lo, t_hi, avx2, pool, ls);
+        CollectLane<PassMode::kAddZero>(input, begin, end, t_lo, t_hi, avx2, dense, pool, ls);
         break;
     }
   });
 }
 
-void EmitFromPool(const Pool& pool, uint64_t c_star, const size_t* lane_offset,
-                  uint32_t* out_idx, float* out_val, float* e, const ExecOptions& options) {
+void EmitFromPool(const Pool& pool, uint64_t c_star, const size_t* lane_offset, uint32_t* out_idx,
+                  float* out_val, float* e, int32_t zeroed_above, const ExecOptions& options) {
+  const bool avx2 = UseAvx2(options);
   RunLanes(options, pool.lanes, [&](int lane) {
     const LaneStream& ls = pool.lane[lane];
     size_t o = lane_offset[lane];
@@ -369,17 +461,27 @@ void EmitFromPool(const Pool& pool, uint64_t c_star, const size_t* lane_offset,
         std::memcpy(out_idx + o, bi, take * sizeof(uint32_t));
         if (out_val != nullptr) std::memcpy(out_val + o, bv, take * sizeof(float));
         if (e != nullptr) {
-          for (size_t j = 0; j < take; ++j) e[bi[j]] = 0.0f;
+          for (size_t j = 0; j < take; ++j) {
+            if (static_cast<int32_t>(MagnitudeKey(bv[j])) <= zeroed_above) e[bi[j]] = 0.0f;
+          }
         }
         o += take;
         continue;
       }
-      for (size_t j = 0; j < cnt; ++j) {
+      size_t j = 0;
+      if (avx2) {
+        j = EmitBlockAvx2(bi, bv, cnt, static_cast<uint32_t>(c_star >> 32),
+                          ~static_cast<uint32_t>(c_star), out_idx, out_val, e, zeroed_above, &o,
+                          limit);
+      }
+      for (; j < cnt && o < limit; ++j) {
         if (CompositeOf(bv[j], bi[j]) >= c_star) {
           out_idx[o] = bi[j];
           if (out_val != nullptr) out_val[o] = bv[j];
-          if (e != nullptr) e[bi[j]] = 0.0f;
-          if (++o == limit) break;
+          if (e != nullptr && static_cast<int32_t>(MagnitudeKey(bv[j])) <= zeroed_above) {
+            e[bi[j]] = 0.0f;
+          }
+          ++o;
         }
       }
     }
@@ -409,6 +511,66 @@ void RestoreFromPool(const Pool& pool, float* e) {
       for (size_t j = 0; j < ls.block_counts[b]; ++j) e[bi[j]] = bv[j];
     }
   }
+}
+
+}  // namespace sotto::kernels::internal
+
+namespace sotto::kernels::internal {
+
+void GatherComposites(const Pool& pool, int lane, int32_t t_hi, bool in_window, uint64_t* w,
+                      uint64_t* w_end, const ExecOptions& options) {
+  const bool avx2 = UseAvx2(options);
+  const LaneStream& ls = pool.lane[lane];
+  uint64_t sink;  // takes the branch-free store once the lane's slots are full
+  for (size_t b = 0; b < ls.num_blocks; ++b) {
+    const uint32_t* bi = pool.idx + size_t{ls.block_ids[b]} * kBlockEntries;
+    const float* bv = pool.val + size_t{ls.block_ids[b]} * kBlockEntries;
+    const size_t cnt = ls.block_counts[b];
+    size_t j = avx2 ? GatherBlockAvx2(bi, bv, cnt, t_hi, in_window, &w, w_end) : 0;
+    for (; j < cnt; ++j) {
+      const uint32_t key = MagnitudeKey(bv[j]);
+      *(w < w_end ? w : &sink) = Composite(key, bi[j]);
+      w += (static_cast<int32_t>(key) > t_hi) != in_window ? 1 : 0;
+    }
+  }
+}
+
+}  // namespace sotto::kernels::internal
+
+namespace sotto::kernels::internal {
+namespace {
+
+__attribute__((target("avx2,popcnt"))) size_t CountHiAvx2(const float* v, size_t cnt, int32_t t_hi,
+                                                          size_t* j_out) {
+  const __m256i vhi = _mm256_set1_epi32(t_hi);
+  size_t c = 0;
+  size_t j = 0;
+  for (; j + 8 <= cnt; j += 8) {
+    const __m256i key = Keys8(_mm256_loadu_ps(v + j));
+    c += std::popcount(static_cast<uint32_t>(
+        _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(key, vhi)))));
+  }
+  *j_out = j;
+  return c;
+}
+
+}  // namespace
+
+void CountHiInPool(Pool* pool, int32_t t_hi, const ExecOptions& options) {
+  const bool avx2 = UseAvx2(options);
+  RunLanes(options, pool->lanes, [&](int lane) {
+    LaneStream& ls = pool->lane[lane];
+    size_t hi = 0;
+    for (size_t b = 0; b < ls.num_blocks; ++b) {
+      const float* bv = pool->val + size_t{ls.block_ids[b]} * kBlockEntries;
+      const size_t cnt = ls.block_counts[b];
+      size_t j = 0;
+      if (avx2) hi += CountHiAvx2(bv, cnt, t_hi, &j);
+      for (; j < cnt; ++j) hi += static_cast<int32_t>(MagnitudeKey(bv[j])) > t_hi ? 1 : 0;
+    }
+    ls.count_hi = hi;
+  });
+  pool->hi_counted = true;
 }
 
 }  // namespace sotto::kernels::internal

@@ -111,6 +111,9 @@ struct Pool {
   size_t num_blocks = 0;
   std::atomic<size_t> next_block{0};
   int lanes = 0;
+  // False after a pass whose fast variant skipped count_hi; CountHiInPool fills it in (only
+  // meaningful when no lane overflowed).
+  bool hi_counted = true;
   LaneStream lane[kMaxLanes];
 
   size_t TotalCount() const;
@@ -128,21 +131,38 @@ void CarvePool(Arena& arena, size_t capacity, int lanes, Pool* pool);
 // counts those with key > t_hi. Modes:
 //   kRead      x = in
 //   kAddStore  x = u + e; e = x                      (error feedback, selection unknown yet)
-//   kAddZero   x = u + e; e = stored ? 0 : x         (error feedback with a known threshold;
-//                                                     only stored entries are zeroed)
+//   kAddZero   x = u + e; e = key > t_hi ? 0 : x     (error feedback: the elements certain to
+//                                                     be selected leave e at once; they are
+//                                                     always stored, so RestoreFromPool can
+//                                                     undo it)
 enum class PassMode { kRead, kAddStore, kAddZero };
 struct PassInput {
   const float* in = nullptr;  // kRead: x; otherwise u
   float* e = nullptr;         // kAdd*: error memory
 };
+// `expected` (an estimate of the survivors) only picks the faster kernel variant.
 void CollectPass(PassMode mode, const PassInput& input, size_t n, int32_t t_lo, int32_t t_hi,
-                 Pool* pool, const ExecOptions& options);
+                 size_t expected, Pool* pool, const ExecOptions& options);
+
+// The rank-th largest (1-based) of a[0, n): radix select on the 64-bit values, 11 bits per
+// level over the range actually present, nth_element once at most 1024 remain. Reads `a`
+// (left intact) and works in tmp[0, n).
+uint64_t SelectLargest(const uint64_t* a, size_t n, size_t rank, uint64_t* tmp);
 
 // Writes each lane's entries whose composite is >= c_star (c_star == 0: all entries) to the
 // outputs, lane after lane, lane l starting at lane_offset[l]; zeroes e at them when e is set.
 // lane_offset has pool.lanes + 1 entries (the last is the total).
-void EmitFromPool(const Pool& pool, uint64_t c_star, const size_t* lane_offset,
-                  uint32_t* out_idx, float* out_val, float* e, const ExecOptions& options);
+// Entries with key > zeroed_above are already zero in e (kAddZero) and are not written again.
+void EmitFromPool(const Pool& pool, uint64_t c_star, const size_t* lane_offset, uint32_t* out_idx,
+                  float* out_val, float* e, int32_t zeroed_above, const ExecOptions& options);
+
+// Sets every lane's count_hi from the entries it stored.
+void CountHiInPool(Pool* pool, int32_t t_hi, const ExecOptions& options);
+
+// Writes the composites of lane `lane`'s entries with (key > t_hi) != in_window to
+// [w, w_end) (exactly w_end - w of them exist).
+void GatherComposites(const Pool& pool, int lane, int32_t t_hi, bool in_window, uint64_t* w,
+                      uint64_t* w_end, const ExecOptions& options);
 
 // e[i] = u[i] + e[i] over [0, n).
 void AddInPlace(const float* u, float* e, size_t n, const ExecOptions& options);
@@ -166,6 +186,14 @@ size_t TopKCpuScratchBytes(size_t n, size_t k, const ExecOptions& options);
 SelectResult TopKCpu(const SelectInput& input, size_t n, size_t k, uint32_t* out_idx,
                      float* out_val, Arena& arena, const ExecOptions& options);
 
+// The kSampled path with a given window instead of the sampled one (1 <= k < n, n >= 256;
+// scratch as for kSampled), falling back to kRadix like TopKCpu. White-box tests use it to
+// force every outcome of the window: a hit, more than k above t_hi, fewer than k above t_lo,
+// and a full pool.
+SelectResult TopKCpuWithWindowForTesting(const SelectInput& input, size_t n, size_t k, int32_t t_lo,
+                                         int32_t t_hi, uint32_t* out_idx, float* out_val,
+                                         Arena& arena, const ExecOptions& options);
+
 // ---- Threshold rules ----------------------------------------------------------------------------
 // The key rule for |x| > tau (tau not NaN): key > ThresholdRule(tau).
 int32_t ThresholdRule(float tau);
@@ -181,6 +209,9 @@ size_t GaussianKCpuScratchBytes(size_t n, size_t capacity, const ExecOptions& op
 SelectResult GaussianKCpu(const SelectInput& input, size_t n, size_t k, size_t capacity,
                           uint32_t* out_idx, float* out_val, Arena& arena,
                           const ExecOptions& options);
+
+// Gaussian-k's threshold correction from the (tau, count) pairs seen so far (num >= 1).
+double GaussianCorrectTau(const double* taus, const size_t* counts, int num, size_t k, size_t n);
 
 // Standard normal quantile, |relative error| < 1e-12 on (0, 1).
 double NormalQuantile(double p);

@@ -129,10 +129,12 @@ Moments ComputeMoments(const SelectInput& input, size_t n, BlockStats* blocks,
   return m;
 }
 
+}  // namespace
+
 // Next Gaussian-k threshold from the counts seen so far: a log-linear tail model, the factor
 // clamped to [0.5, 1) when too few pass and (1, 1.5] when too many, as the reference's
 // halving and x1.5 steps.
-double CorrectTau(const double* taus, const size_t* counts, int num, size_t k, size_t n) {
+double GaussianCorrectTau(const double* taus, const size_t* counts, int num, size_t k, size_t n) {
   const double tau = taus[num - 1];
   const size_t c = counts[num - 1];
   const bool too_many = c > k;
@@ -159,8 +161,6 @@ double CorrectTau(const double* taus, const size_t* counts, int num, size_t k, s
   }
   return tau * factor;
 }
-
-}  // namespace
 
 int32_t ThresholdRule(float tau) {
   if (tau < 0.0f) return -1;
@@ -191,7 +191,9 @@ SelectResult ThresholdCpu(const SelectInput& input, size_t n, int32_t rule, size
   } else {
     pin.in = input.x;
   }
-  CollectPass(mode, pin, n, rule, INT32_MAX, &pool, options);
+  // kAddZero zeroes key > t_hi: here every passing element.
+  CollectPass(mode, pin, n, rule, mode == PassMode::kAddZero ? rule : INT32_MAX, capacity, &pool,
+              options);
   const size_t count = pool.TotalCount();
   SelectResult result;
   result.backend = Backend::kCpu;
@@ -202,9 +204,10 @@ SelectResult ThresholdCpu(const SelectInput& input, size_t n, int32_t rule, size
     for (int l = 0; l < lanes; ++l) offset[l + 1] = offset[l] + pool.lane[l].stored;
     // kAddZero zeroed e in the pass; a plain pass over e zeroes it here.
     float* zero = mode == PassMode::kAddZero ? nullptr : input.e;
-    EmitFromPool(pool, 0, offset, out_idx, out_val, zero, options);
+    EmitFromPool(pool, 0, offset, out_idx, out_val, zero, INT32_MAX, options);
     result.count = count;
     result.threshold = rule < 0 ? -0.0f : KeyToMagnitude(static_cast<uint32_t>(rule));
+    result.passes = 1;
     arena.reset(mark);
     return result;
   }
@@ -217,6 +220,7 @@ SelectResult ThresholdCpu(const SelectInput& input, size_t n, int32_t rule, size
   arena.reset(mark);
   SelectResult capped = TopKCpu(rest, n, capacity, out_idx, out_val, arena, options);
   capped.num_above = count;
+  capped.passes += 1;
   return capped;
 }
 
@@ -236,6 +240,7 @@ SelectResult GaussianKCpu(const SelectInput& input, size_t n, size_t k, size_t c
     const size_t take = k == 0 ? 0 : std::min(n, capacity);
     result = TopKCpu(input, n, take, out_idx, out_val, arena, options);
     result.num_above = k == 0 ? 0 : n;
+    result.threshold = 0.0f;
     return result;
   }
   const size_t mark = arena.mark();
@@ -260,24 +265,25 @@ SelectResult GaussianKCpu(const SelectInput& input, size_t n, size_t k, size_t c
   for (;;) {
     if (!std::isfinite(tau)) tau = std::numeric_limits<float>::max();
     const auto tau_f = static_cast<float>(tau);
-    CollectPass(PassMode::kRead, PassInput{data.x, nullptr}, n, ThresholdRule(tau_f), INT32_MAX,
+    CollectPass(PassMode::kRead, PassInput{data.x, nullptr}, n, ThresholdRule(tau_f), INT32_MAX, k,
                 &pool, options);
     taus[tries] = tau_f;
     counts[tries] = pool.TotalCount();
     ++tries;
     const size_t c = counts[tries - 1];
     if ((c >= lo && c <= hi) || tries == 4) break;
-    tau = CorrectTau(taus, counts, tries, k, n);
+    tau = GaussianCorrectTau(taus, counts, tries, k, n);
   }
   const size_t count = counts[tries - 1];
   result.corrections = tries - 1;
   result.threshold = static_cast<float>(taus[tries - 1]);
   result.num_above = count;
+  result.passes = 1 + tries;
   if (count <= std::min(n, capacity)) {
     size_t offset[kMaxLanes + 1];
     offset[0] = 0;
     for (int l = 0; l < lanes; ++l) offset[l + 1] = offset[l] + pool.lane[l].stored;
-    EmitFromPool(pool, 0, offset, out_idx, out_val, data.e, options);
+    EmitFromPool(pool, 0, offset, out_idx, out_val, data.e, INT32_MAX, options);
     result.count = count;
     arena.reset(mark);
     return result;
@@ -285,6 +291,8 @@ SelectResult GaussianKCpu(const SelectInput& input, size_t n, size_t k, size_t c
   arena.reset(mark);
   const SelectResult capped = TopKCpu(data, n, capacity, out_idx, out_val, arena, options);
   result.count = capped.count;
+  result.threshold = capped.threshold;  // the capped selection's effective threshold
+  result.passes += capped.passes;
   return result;
 }
 

@@ -11,6 +11,7 @@
 // kSmall: nth_element over packed (key, ~index) words. For small n.
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -46,7 +47,8 @@ CpuTopKAlgorithm ChooseAlgorithm(size_t n, size_t k, const ExecOptions& options)
   return CpuTopKAlgorithm::kSampled;
 }
 
-// ---- Sample plan ---------------------------------------------------------------------------------
+// ---- Sample plan
+// ---------------------------------------------------------------------------------
 
 struct SamplePlan {
   size_t strata = 0;  // one run of kRun contiguous elements per stratum
@@ -71,6 +73,7 @@ SamplePlan PlanSample(size_t n, size_t k) {
 
 struct SampledScratch {
   Pool* pool;  // the Pool object itself lives on the stack
+  size_t pool_capacity;
   uint32_t* sample;
   uint64_t* window;
   uint64_t* window_copy;
@@ -80,9 +83,12 @@ void CarveSampled(Arena& arena, size_t n, size_t k, int lanes, Pool* pool, Sampl
   const SamplePlan plan = PlanSample(n, k);
   CarvePool(arena, plan.pool_capacity, lanes, pool);
   s->pool = pool;
+  s->pool_capacity = plan.pool_capacity;
   s->sample = arena.Take<uint32_t>(plan.size);
-  s->window = arena.Take<uint64_t>(plan.pool_capacity);
-  s->window_copy = arena.Take<uint64_t>(plan.pool_capacity);
+  // The pool can hold a little more than its capacity (whole blocks); size for all of it.
+  const size_t stored_max = pool->num_blocks * kBlockEntries;
+  s->window = arena.Take<uint64_t>(stored_max);
+  s->window_copy = arena.Take<uint64_t>(stored_max);
 }
 
 struct RadixScratch {
@@ -95,7 +101,8 @@ void CarveRadix(Arena& arena, int lanes, RadixScratch* s) {
   s->sub = arena.Take<uint32_t>(static_cast<size_t>(lanes) * 4 * kRadixBins);
 }
 
-// ---- kSmall ----------------------------------------------------------------------------------------
+// ---- kSmall
+// ----------------------------------------------------------------------------------------
 
 void EmitByComposite(const float* x, size_t n, uint64_t c_star, size_t k, uint32_t* out_idx,
                      float* out_val, float* e) {
@@ -121,7 +128,8 @@ uint64_t SmallSelect(const float* x, size_t n, size_t k, uint32_t* out_idx, floa
   return c_star;
 }
 
-// ---- kRadix ----------------------------------------------------------------------------------------
+// ---- kRadix
+// ----------------------------------------------------------------------------------------
 
 void RadixHistogram(const float* x, size_t begin, size_t end, int level, uint32_t prefix,
                     uint32_t* sub, uint32_t* out) {
@@ -172,8 +180,8 @@ uint32_t RadixSelect(const float* x, size_t n, size_t k, uint32_t* out_idx, floa
   size_t k_rem = k;  // elements still to take inside the current prefix
   for (int level = 0; level < kRadixLevels; ++level) {
     RunLanes(options, lanes, [&](int lane) {
-      RadixHistogram(x, ChunkBegin(n, lanes, lane), ChunkBegin(n, lanes, lane + 1), level,
-                     prefix, rs.sub + static_cast<size_t>(lane) * 4 * kRadixBins,
+      RadixHistogram(x, ChunkBegin(n, lanes, lane), ChunkBegin(n, lanes, lane + 1), level, prefix,
+                     rs.sub + static_cast<size_t>(lane) * 4 * kRadixBins,
                      rs.hist + (static_cast<size_t>(lane) * kRadixLevels + level) * kRadixBins);
     });
     auto lane_hist = [&](int lane) {
@@ -234,12 +242,18 @@ uint32_t RadixSelect(const float* x, size_t n, size_t k, uint32_t* out_idx, floa
   return kth_key;
 }
 
-// ---- kSampled ------------------------------------------------------------------------------------
+// ---- kSampled
+// ------------------------------------------------------------------------------------
 
 // Returns false (nothing written) when the prediction missed; the caller falls back.
 // With input.u set, the pass computes a = u + e into e whatever the outcome.
-bool SampledSelect(const SelectInput& input, size_t n, size_t k, uint32_t* out_idx,
-                   float* out_val, Arena& arena, const ExecOptions& options, uint64_t* c_out) {
+bool SelectWithWindow(const SelectInput& input, size_t n, size_t k, int32_t t_lo, int32_t t_hi,
+                      uint32_t* out_idx, float* out_val, const SampledScratch& s,
+                      const ExecOptions& options, uint64_t* c_out);
+
+// The window [t_lo, t_hi] from a stratified sample, then SelectWithWindow.
+bool SampledSelect(const SelectInput& input, size_t n, size_t k, uint32_t* out_idx, float* out_val,
+                   Arena& arena, const ExecOptions& options, uint64_t* c_out) {
   const int lanes = LanesFor(n, options);
   const SamplePlan plan = PlanSample(n, k);
   Pool pool;
@@ -257,8 +271,7 @@ bool SampledSelect(const SelectInput& input, size_t n, size_t k, uint32_t* out_i
       s.sample[j * SamplePlan::kRun + t] = MagnitudeKey(v);
     }
   }
-  const double r = static_cast<double>(k) * static_cast<double>(plan.size) /
-                   static_cast<double>(n);
+  const double r = static_cast<double>(k) * static_cast<double>(plan.size) / static_cast<double>(n);
   const auto rank_lo = static_cast<size_t>(std::ceil(r + plan.delta));
   const double rank_hi_d = std::floor(r - plan.delta);
   int32_t t_lo = -1;
@@ -274,19 +287,32 @@ bool SampledSelect(const SelectInput& input, size_t n, size_t k, uint32_t* out_i
     std::nth_element(s.sample, s.sample + rank_hi, sample_end, std::greater<uint32_t>());
     t_hi = static_cast<int32_t>(s.sample[rank_hi]);
   }
+  return SelectWithWindow(input, n, k, t_lo, t_hi, out_idx, out_val, s, options, c_out);
+}
 
+// One pass collecting key > t_lo (counting key > t_hi), then the exact selection among the
+// collected entries. Returns false, with e restored to u + e, when the window missed.
+bool SelectWithWindow(const SelectInput& input, size_t n, size_t k, int32_t t_lo, int32_t t_hi,
+                      uint32_t* out_idx, float* out_val, const SampledScratch& s,
+                      const ExecOptions& options, uint64_t* c_out) {
+  Pool& pool = *s.pool;
+  const int lanes = pool.lanes;
   PassInput pin;
   PassMode mode = PassMode::kRead;
   if (input.u != nullptr) {
-    mode = PassMode::kAddStore;
+    mode = PassMode::kAddZero;
     pin.in = input.u;
     pin.e = input.e;
   } else {
     pin.in = input.x;
   }
-  CollectPass(mode, pin, n, t_lo, t_hi, &pool, options);
+  CollectPass(mode, pin, n, t_lo, t_hi, s.pool_capacity, &pool, options);
   const size_t m = pool.TotalCount();
-  if (pool.AnyOverflow() || m < k) return false;
+  if (pool.AnyOverflow() || m < k) {
+    if (input.u != nullptr) RestoreFromPool(pool, input.e);  // e = u + e everywhere again
+    return false;
+  }
+  if (!pool.hi_counted) CountHiInPool(&pool, t_hi, options);
 
   // Entries among which the k-th lies: the window (key <= t_hi) when at most k are above it,
   // else the entries above t_hi.
@@ -306,22 +332,10 @@ bool SampledSelect(const SelectInput& input, size_t n, size_t k, uint32_t* out_i
     for (int l = 0; l < lanes; ++l) emit[l] = pool.lane[l].count_hi;
   } else {
     RunLanes(options, lanes, [&](int lane) {
-      const LaneStream& ls = pool.lane[lane];
-      uint64_t* w = s.window + woff[lane];
-      for (size_t b = 0; b < ls.num_blocks; ++b) {
-        const uint32_t* bi = pool.idx + size_t{ls.block_ids[b]} * kBlockEntries;
-        const float* bv = pool.val + size_t{ls.block_ids[b]} * kBlockEntries;
-        for (size_t j = 0; j < ls.block_counts[b]; ++j) {
-          const uint32_t key = MagnitudeKey(bv[j]);
-          if ((static_cast<int32_t>(key) > t_hi) != in_window) *w++ = Composite(key, bi[j]);
-        }
-      }
+      GatherComposites(pool, lane, t_hi, in_window, s.window + woff[lane],
+                       s.window + woff[lane + 1], options);
     });
-    const size_t wn = woff[lanes];
-    std::memcpy(s.window_copy, s.window, wn * sizeof(uint64_t));
-    std::nth_element(s.window_copy, s.window_copy + (rank - 1), s.window_copy + wn,
-                     std::greater<uint64_t>());
-    c_star = s.window_copy[rank - 1];
+    c_star = SelectLargest(s.window, woff[lanes], rank, s.window_copy);
     for (int l = 0; l < lanes; ++l) {
       size_t c = 0;
       for (size_t j = woff[l]; j < woff[l + 1]; ++j) c += s.window[j] >= c_star ? 1 : 0;
@@ -331,12 +345,60 @@ bool SampledSelect(const SelectInput& input, size_t n, size_t k, uint32_t* out_i
   size_t offset[kMaxLanes + 1];
   offset[0] = 0;
   for (int l = 0; l < lanes; ++l) offset[l + 1] = offset[l] + emit[l];
-  EmitFromPool(pool, c_star, offset, out_idx, out_val, input.e, options);
+  // With error feedback the pass already zeroed every key > t_hi. When those are all selected
+  // (in_window) only the chosen window entries remain to zero; otherwise some were zeroed
+  // wrongly: restore them and zero exactly the selection.
+  int32_t zeroed_above = INT32_MAX;
+  if (input.u != nullptr) {
+    if (in_window) {
+      zeroed_above = t_hi;
+    } else {
+      RestoreFromPool(pool, input.e);
+    }
+  }
+  EmitFromPool(pool, c_star, offset, out_idx, out_val, input.e, zeroed_above, options);
   *c_out = c_star;
   return true;
 }
 
 }  // namespace
+
+uint64_t SelectLargest(const uint64_t* a, size_t n, size_t rank, uint64_t* tmp) {
+  constexpr size_t kDirect = 1024;
+  constexpr int kBits = 11;
+  const uint64_t* src = a;
+  uint32_t hist[1 << kBits];
+  while (n > kDirect) {
+    uint64_t lo = src[0];
+    uint64_t hi = src[0];
+    for (size_t j = 1; j < n; ++j) {
+      lo = std::min(lo, src[j]);
+      hi = std::max(hi, src[j]);
+    }
+    if (lo == hi) return lo;
+    const int width = std::bit_width(hi - lo);
+    const int shift = width > kBits ? width - kBits : 0;
+    std::memset(hist, 0, sizeof(hist));
+    for (size_t j = 0; j < n; ++j) ++hist[(src[j] - lo) >> shift];
+    size_t above = 0;
+    uint64_t bucket = (hi - lo) >> shift;
+    for (;; --bucket) {
+      if (above + hist[bucket] >= rank) break;
+      above += hist[bucket];
+    }
+    rank -= above;
+    size_t w = 0;
+    for (size_t j = 0; j < n; ++j) {
+      tmp[w] = src[j];
+      w += ((src[j] - lo) >> shift) == bucket ? 1 : 0;
+    }
+    n = w;
+    src = tmp;  // later levels compact tmp in place (the write index never passes the read)
+  }
+  if (src != tmp) std::memcpy(tmp, src, n * sizeof(uint64_t));
+  std::nth_element(tmp, tmp + (rank - 1), tmp + n, std::greater<uint64_t>());
+  return tmp[rank - 1];
+}
 
 size_t TopKCpuScratchBytes(size_t n, size_t k, const ExecOptions& options) {
   if (k == 0 || k >= n) return 64;
@@ -364,6 +426,31 @@ size_t TopKCpuScratchBytes(size_t n, size_t k, const ExecOptions& options) {
   return radix.required();
 }
 
+SelectResult TopKCpuWithWindowForTesting(const SelectInput& input, size_t n, size_t k, int32_t t_lo,
+                                         int32_t t_hi, uint32_t* out_idx, float* out_val,
+                                         Arena& arena, const ExecOptions& options) {
+  SelectResult result;
+  result.count = k;
+  result.num_above = k;
+  result.passes = 1;
+  const size_t mark = arena.mark();
+  Pool pool;
+  SampledScratch s;
+  CarveSampled(arena, n, k, LanesFor(n, options), &pool, &s);
+  uint64_t c_star = 0;
+  if (SelectWithWindow(input, n, k, t_lo, t_hi, out_idx, out_val, s, options, &c_star)) {
+    result.threshold = KeyToMagnitude(static_cast<uint32_t>(c_star >> 32));
+    arena.reset(mark);
+    return result;
+  }
+  arena.reset(mark);
+  float* e = input.u != nullptr ? input.e : nullptr;
+  const float* x = input.u != nullptr ? input.e : input.x;
+  result.threshold = KeyToMagnitude(RadixSelect(x, n, k, out_idx, out_val, e, arena, options));
+  result.passes += 4;
+  return result;
+}
+
 SelectResult TopKCpu(const SelectInput& input, size_t n, size_t k, uint32_t* out_idx,
                      float* out_val, Arena& arena, const ExecOptions& options) {
   SelectResult result;
@@ -382,12 +469,14 @@ SelectResult TopKCpu(const SelectInput& input, size_t n, size_t k, uint32_t* out
       if (in.e != nullptr) in.e[i] = 0.0f;
     }
     result.threshold = k == 0 ? 0.0f : KeyToMagnitude(min_key);
+    result.passes = in.u != nullptr || k > 0 ? 1 : 0;
     return result;
   }
   const size_t mark = arena.mark();
   const CpuTopKAlgorithm algorithm = ChooseAlgorithm(n, k, options);
   if (algorithm == CpuTopKAlgorithm::kSampled) {
     uint64_t c_star = 0;
+    result.passes = 1;
     if (SampledSelect(in, n, k, out_idx, out_val, arena, options, &c_star)) {
       result.threshold = KeyToMagnitude(static_cast<uint32_t>(c_star >> 32));
       return result;
@@ -397,13 +486,16 @@ SelectResult TopKCpu(const SelectInput& input, size_t n, size_t k, uint32_t* out
   } else if (in.u != nullptr) {
     AddInPlace(in.u, in.e, n, options);
     in = SelectInput{in.e, nullptr, in.e};
+    result.passes = 1;
   }
   if (algorithm == CpuTopKAlgorithm::kSmall) {
     const uint64_t c_star = SmallSelect(in.x, n, k, out_idx, out_val, in.e, arena);
     result.threshold = KeyToMagnitude(static_cast<uint32_t>(c_star >> 32));
+    result.passes += 2;
   } else {
     const uint32_t key = RadixSelect(in.x, n, k, out_idx, out_val, in.e, arena, options);
     result.threshold = KeyToMagnitude(key);
+    result.passes += 4;
   }
   arena.reset(mark);
   return result;

@@ -47,8 +47,8 @@ inline const char* DistName(Dist d) {
   return "?";
 }
 
-inline constexpr Dist kAllDists[] = {Dist::kGaussian, Dist::kLaplace,  Dist::kTies,
-                                     Dist::kConstant, Dist::kZeros,    Dist::kNan,
+inline constexpr Dist kAllDists[] = {Dist::kGaussian, Dist::kLaplace,     Dist::kTies,
+                                     Dist::kConstant, Dist::kZeros,       Dist::kNan,
                                      Dist::kRamp,     Dist::kSparseSpikes};
 
 inline std::vector<float> MakeData(Dist dist, size_t n, uint64_t seed) {
@@ -106,6 +106,20 @@ inline std::vector<float> MakeData(Dist dist, size_t n, uint64_t seed) {
   return x;
 }
 
+// Small Gaussian noise with `clusters` runs of `width` large values at random places: a
+// stratified sample sees them with high variance, so the top-k prediction often misses.
+inline std::vector<float> MakeClustered(size_t n, uint64_t seed, size_t clusters = 40,
+                                        size_t width = 256) {
+  Prng rng(seed);
+  std::vector<float> x(n);
+  for (float& v : x) v = static_cast<float>(rng.Normal() * 1e-3);
+  for (size_t c = 0; c < clusters; ++c) {
+    const size_t start = rng.UniformInt(n - width);
+    for (size_t t = 0; t < width; ++t) x[start + t] = static_cast<float>(1.0 + rng.Uniform());
+  }
+  return x;
+}
+
 // a ranks strictly before b in the magnitude order (index ties are left to a stable sort).
 inline bool MagnitudeGreater(float a, float b) {
   const bool an = std::isnan(a);
@@ -155,8 +169,7 @@ inline std::string ConfigName(const Config& c) {
     case CpuTopKAlgorithm::kAuto:
       break;
   }
-  return "threads=" + std::to_string(c.threads) + " simd=" + (c.simd ? "1" : "0") +
-         " algo=" + algo;
+  return "threads=" + std::to_string(c.threads) + " simd=" + (c.simd ? "1" : "0") + " algo=" + algo;
 }
 
 // A process-wide two-lane pool (lane 0 is the calling thread).
@@ -188,6 +201,15 @@ inline std::vector<Config> AllConfigs() {
       }
     }
   }
+  return out;
+}
+
+// A few configurations for case number `i`, rotating through AllConfigs() so that a sweep
+// over many cases still covers every configuration without running each on every case.
+inline std::vector<Config> RotatingConfigs(size_t i, size_t count = 3) {
+  const std::vector<Config> all = AllConfigs();
+  std::vector<Config> out;
+  for (size_t j = 0; j < count; ++j) out.push_back(all[(i * 5 + j * 7) % all.size()]);
   return out;
 }
 

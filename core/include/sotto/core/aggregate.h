@@ -10,6 +10,7 @@
 // the same order give bit-identical means. Not thread-safe.
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -22,6 +23,10 @@ class WeightedMeanAggregator {
   explicit WeightedMeanAggregator(size_t dim, double max_weight = 1e12);
 
   Status Add(std::span<const float> update, double weight);
+
+  // A sparse update: `values[j]` at coordinate `indices[j]`, zero elsewhere. Indices must be
+  // strictly ascending and < dim (InvalidArgument otherwise, sum untouched).
+  Status AddSparse(std::span<const uint32_t> indices, std::span<const float> values, double weight);
 
   size_t count() const { return count_; }
   double total_weight() const { return total_weight_; }

@@ -6,8 +6,9 @@
 //
 // Every pointer named d_* is device memory. Each function has a *TempBytes query; the caller
 // allocates that much device memory and passes it as d_temp (two-phase, as in CUB). Work is
-// queued on `stream`; TopK returns without waiting, the others synchronise `stream` because
-// their result count decides what runs next. Every CUDA call is checked; a CUDA error returns
+// queued on `stream`, and every function synchronises `stream` before it returns (the
+// SelectResult, and for threshold rules the count that decides what runs next, come back to
+// the host). Every CUDA call is checked; a CUDA error returns
 // Internal with the CUDA message, a build without CUDA returns FailedPrecondition, and argument
 // errors return InvalidArgument before anything is queued.
 //

@@ -6,11 +6,13 @@
 // (ascending) and values. Conservation holds exactly, per coordinate, in float arithmetic:
 // a_i = u_i + e_i is computed once; a selected coordinate sends a_i and keeps e_i = 0, an
 // unselected one sends nothing and keeps e_i = a_i, so sent_i + e_new_i == u_i + e_old_i
-// bit for bit (NaN aside, which is sent and leaves e).
+// bit for bit (a NaN coordinate is always selected: it is sent and leaves e).
 //
 // Selections (EfSelection):
-//   TopK(k)          exact top-k of |a| (topk.h): one read of u and e, one write of e, plus
-//                    the zeroing of the k selected coordinates.
+//   TopK(k)          exact top-k of |a| (topk.h): one read of u and e and one write of e
+//                    (coordinates certain to be selected are zeroed in that pass, the few
+//                    chosen near the k-th magnitude afterwards); a missed prediction adds the
+//                    radix select's four reads of e.
 //   Threshold(tau)   {|a_i| > tau}, capped at out_idx.size() (select.h capacity rule): one
 //                    pass when the count fits.
 //   GaussianK(k)     Gaussian-k on a (select.h), capped likewise.
@@ -43,8 +45,8 @@ struct EfSelection {
   }
 
   Kind kind = Kind::kTopK;
-  size_t k = 0;                        // kTopK, kGaussianK (target), kSupport (its size)
-  float tau = 0.0f;                    // kThreshold
+  size_t k = 0;                       // kTopK, kGaussianK (target), kSupport (its size)
+  float tau = 0.0f;                   // kThreshold
   std::span<const uint32_t> support;  // kSupport; not owned, must outlive the call
 };
 
@@ -54,9 +56,8 @@ size_t ErrorFeedbackScratchBytes(size_t n, const EfSelection& selection, size_t 
 
 // u.size() == e.size() == n < 2^32; out_val empty or out_val.size() >= out_idx.size().
 StatusOr<SelectResult> ErrorFeedbackStep(std::span<const float> u, std::span<float> e,
-                                         const EfSelection& selection,
-                                         std::span<uint32_t> out_idx, std::span<float> out_val,
-                                         std::span<std::byte> scratch,
+                                         const EfSelection& selection, std::span<uint32_t> out_idx,
+                                         std::span<float> out_val, std::span<std::byte> scratch,
                                          const ExecOptions& options = {});
 
 }  // namespace sotto::kernels

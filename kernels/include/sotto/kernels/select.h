@@ -47,7 +47,8 @@ StatusOr<SelectResult> ThresholdSelect(std::span<const float> x, float tau,
 // The final selection is {|x| > tau} under the capacity rule above; use a capacity of at least
 // ceil(4k/3). k == 0 selects nothing; k == n selects everything. The count is near k for
 // bell-shaped data; other data can give anything from 0 to the capacity.
-// SelectResult::threshold is the final tau, ::corrections the number of corrections.
+// SelectResult::threshold is the final tau (the k-th magnitude when capped), ::corrections the
+// number of corrections.
 size_t GaussianKScratchBytes(size_t n, size_t capacity, const ExecOptions& options = {});
 StatusOr<SelectResult> GaussianK(std::span<const float> x, size_t k, std::span<uint32_t> out_idx,
                                  std::span<float> out_val, std::span<std::byte> scratch,

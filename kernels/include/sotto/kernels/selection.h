@@ -45,6 +45,9 @@ struct SelectResult {
   float threshold = 0.0f;
   // Gaussian-k: how many threshold corrections ran (0..3).
   int corrections = 0;
+  // CPU path: full passes over the input (u and e count as one pass), a measure of cost. Top-k
+  // is 1 when its sampled prediction hit, 5 when it missed and the radix select ran.
+  int passes = 0;
   // Where the call ran (kCpu or kCuda).
   Backend backend = Backend::kCpu;
 };

@@ -42,8 +42,9 @@ class ThreadPool {
   template <typename Fn>
   void Run(int lanes, Fn&& fn) {
     using F = std::remove_reference_t<Fn>;
-    RunErased(lanes, [](void* ctx, int lane) { (*static_cast<F*>(ctx))(lane); },
-              const_cast<void*>(static_cast<const void*>(&fn)));
+    RunErased(
+        lanes, [](void* ctx, int lane) { (*static_cast<F*>(ctx))(lane); },
+        const_cast<void*>(static_cast<const void*>(&fn)));
   }
 
  private:

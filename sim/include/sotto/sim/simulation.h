@@ -21,6 +21,8 @@
 #include <vector>
 
 #include "sotto/base/statusor.h"
+#include "sotto/core/compress/compressor.h"
+#include "sotto/core/compress/gdsec.h"
 #include "sotto/core/learn/dataset.h"
 #include "sotto/core/learn/model.h"
 #include "sotto/core/learn/optimizer.h"
@@ -30,6 +32,16 @@
 namespace sotto::sim {
 
 enum class PartitionKind { kIid, kDirichlet, kShards };
+
+// How clients encode their update for the uplink.
+//   kDense  fp32 dense update (the baseline).
+//   kSparse a compress::Compressor (top-k, Gaussian-k, threshold, random-k, identity) under an
+//           error-feedback policy; the server forms the weighted mean of the sparse messages.
+//   kGdSec  GD-SEC (compress/gdsec.h): sparsified differences against h_m with error
+//           correction; the server steps by server_lr * (h + sum)/n_clients, each client's
+//           update pre-scaled by its share of the data so that the estimate is the weighted
+//           mean.
+enum class CompressionMode { kDense, kSparse, kGdSec };
 
 struct SimConfig {
   // Data: "fashion-mnist" (from data_dir) or "synthetic" (a seeded logistic-regression
@@ -45,6 +57,10 @@ struct SimConfig {
   learn::ModelSpec model{learn::ModelKind::kMlp, 0, 0, {128}, 0.0};  // dims come from the data
   learn::SgdOptions local{0.05, 0.9, 0.0, 32, 1.0, true};
   core::StrategyOptions strategy;
+
+  CompressionMode compression = CompressionMode::kDense;
+  compress::CompressorOptions compressor;  // kSparse
+  compress::GdSecOptions gdsec;            // kGdSec
 
   int rounds = 20;
   double fraction = 1.0;  // share of clients selected per round (at least 1)
@@ -104,12 +120,17 @@ class Simulation {
   size_t train_samples_ = 0;
   std::unique_ptr<learn::Model> eval_model_;
   std::vector<std::unique_ptr<core::ModelTrainer>> clients_;
+  std::vector<std::unique_ptr<compress::Compressor>> compressors_;     // kSparse, one per client
+  std::vector<std::unique_ptr<compress::GdSecClient>> gdsec_clients_;  // kGdSec
+  std::unique_ptr<compress::GdSecServer> gdsec_server_;
   std::unique_ptr<core::Strategy> strategy_;
   std::vector<float> params_;
   bool ran_ = false;
 };
 
 std::string_view PartitionKindName(PartitionKind kind);
+// "dense", "sparse", "gdsec".
+std::string_view CompressionModeName(CompressionMode mode);
 StatusOr<PartitionKind> ParsePartitionKind(std::string_view name);
 
 }  // namespace sotto::sim

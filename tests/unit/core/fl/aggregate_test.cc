@@ -41,6 +41,23 @@ TEST(WeightedMeanAggregatorTest, RefusedUpdateLeavesNoTrace) {
   EXPECT_EQ(agg.count(), 1u);
 }
 
+TEST(WeightedMeanAggregatorTest, SparseUpdatesAddOnTheirSupport) {
+  WeightedMeanAggregator agg(4);
+  ASSERT_TRUE(agg.AddSparse(std::vector<uint32_t>{0, 3}, std::vector<float>{2.0f, 4.0f}, 1.0).ok());
+  ASSERT_TRUE(agg.Add(std::vector<float>{1.0f, 1.0f, 1.0f, 1.0f}, 1.0).ok());
+  // Refused: unsorted, duplicate, out of range, count mismatch, NaN, bad weight.
+  EXPECT_FALSE(agg.AddSparse(std::vector<uint32_t>{2, 1}, std::vector<float>{1, 1}, 1).ok());
+  EXPECT_FALSE(agg.AddSparse(std::vector<uint32_t>{1, 1}, std::vector<float>{1, 1}, 1).ok());
+  EXPECT_FALSE(agg.AddSparse(std::vector<uint32_t>{4}, std::vector<float>{1}, 1).ok());
+  EXPECT_FALSE(agg.AddSparse(std::vector<uint32_t>{1}, std::vector<float>{1, 2}, 1).ok());
+  EXPECT_FALSE(agg.AddSparse(std::vector<uint32_t>{1}, std::vector<float>{std::nanf("")}, 1).ok());
+  EXPECT_FALSE(agg.AddSparse(std::vector<uint32_t>{1}, std::vector<float>{1}, 0).ok());
+  std::vector<float> mean(4);
+  ASSERT_TRUE(agg.Mean(mean).ok());
+  EXPECT_EQ(mean, (std::vector<float>{1.5f, 0.5f, 0.5f, 2.5f}));
+  EXPECT_EQ(agg.count(), 2u);
+}
+
 TEST(WeightedMeanAggregatorTest, EmptyRoundIsAPreconditionFailure) {
   WeightedMeanAggregator agg(3);
   std::vector<float> mean(3);

@@ -41,15 +41,17 @@ namespace {
 bool g_counting = false;
 size_t g_allocations = 0;
 
+}  // namespace
+
+#if SOTTO_COUNT_ALLOCATIONS
+namespace {
 void CountAllocation() {
   if (g_counting) {
     ++g_allocations;
   }
 }
-
 }  // namespace
 
-#if SOTTO_COUNT_ALLOCATIONS
 extern "C" {
 void* __libc_malloc(size_t size);
 void* __libc_calloc(size_t count, size_t size);

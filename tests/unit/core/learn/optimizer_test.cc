@@ -137,7 +137,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadOptions{"NegativeEpochs", With([](SgdOptions& o) { o.epochs = -1; }), "epochs"},
         BadOptions{"InfiniteEpochs",
                    With([](SgdOptions& o) { o.epochs = std::numeric_limits<double>::infinity(); }),
-                   "epochs"}),
+                   "epochs"},
+        BadOptions{"AbsurdEpochs", With([](SgdOptions& o) { o.epochs = 1e30; }), "epochs"}),
     [](const ::testing::TestParamInfo<BadOptions>& info) { return info.param.name; });
 
 TEST(ValidateSgdOptionsTest, AcceptsDefaultsAndEdges) {
@@ -397,6 +398,27 @@ Eigen::VectorXd NormalEquationSolution(const Dataset& data, double l2) {
   lhs.diagonal().head(d).array() += l2;
   const Eigen::VectorXd rhs = x1.transpose() * y / static_cast<double>(n);
   return lhs.ldlt().solve(rhs);
+}
+
+TEST(SgdTest, DivergenceIsAbortedNamingTheLearningRate) {
+  // A huge learning rate on least squares blows the loss up to Inf/NaN within a few steps.
+  Dataset data = LeastSquaresProblem(64, 4, kSeed);
+  auto model = Make(ModelKind::kLinearRegression, 4, 0);
+  std::vector<float> params(model->NumParameters(), 0.0f);
+  SgdOptions options;
+  options.learning_rate = 1e6;
+  options.batch_size = 8;
+  options.epochs = 50;
+  Sgd sgd(model.get(), options);
+  Prng rng(kSeed);
+  auto stats = sgd.Train(params, data, rng);
+  ASSERT_FALSE(stats.ok()) << "seed " << kSeed;
+  EXPECT_EQ(stats.status().code(), StatusCode::kAborted);
+  EXPECT_NE(stats.status().message().find("diverged"), std::string::npos) << stats.status();
+
+  GradientDescent gd(model.get(), 1e6);
+  std::vector<float> p2(model->NumParameters(), 0.0f);
+  EXPECT_EQ(gd.Train(p2, data, 200).status().code(), StatusCode::kAborted);
 }
 
 TEST(GradientDescentTest, ConvergesToTheNormalEquationSolution) {

@@ -182,7 +182,7 @@ struct SparseUpdate {
 
 struct SparseRingUpdate {
   uint64_t dim = 0;
-  SparseFormat format;  // the caller checks value_coding and modulus against its protocol
+  SparseFormat format;            // the caller checks value_coding and modulus against its protocol
   std::vector<uint32_t> indices;  // strictly ascending, < dim
   std::vector<uint64_t> values;   // each < the ring (or the modulus)
 };

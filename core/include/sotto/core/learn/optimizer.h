@@ -46,6 +46,7 @@ class Sgd {
 
   // Trains `params` in place on `data`; the shuffling order comes from `rng`.
   // FailedPrecondition for an empty dataset; InvalidArgument if the data does not fit the model.
+  // Aborted ("training diverged") at the first non-finite batch loss; params are then partial.
   StatusOr<TrainStats> Train(std::span<float> params, const Dataset& data, Prng& rng);
 
   const SgdOptions& options() const { return options_; }
@@ -63,7 +64,7 @@ class GradientDescent {
  public:
   GradientDescent(Model* model, double learning_rate);
 
-  // `steps` full-batch steps on `data`, params updated in place.
+  // `steps` full-batch steps on `data`, params updated in place. Aborted on a non-finite loss.
   StatusOr<TrainStats> Train(std::span<float> params, const Dataset& data, int steps);
 
   // One full-batch gradient at `params` into `grad` (what GD-SEC's clients send). Returns the loss.

@@ -1,0 +1,312 @@
+// Benchmarks of the secure-aggregation primitives (sotto_crypto), each against a baseline
+// measured in the same run:
+//   - dense mask generation (ring 2^32 and 2^64) against memcpy of the same number of bytes;
+//   - sparse mask generation at |S| = 1% and 10% of d = 10^6 against dense generation over d;
+//   - Shamir split / reconstruct at (n, t) = (100, 51), (1000, 501), (10000, 5001) and at
+//     SecAgg+-style neighbourhoods (k = 3 log2 n rounded up to odd, t = k / 2 + 1);
+//   - per-pair costs: key validation, seed derivation, share encryption.
+// After the runs, a summary prints the ratios (docs/BENCHMARKS.md records them).
+//
+//   build/release/bench/crypto_bench --benchmark_repetitions=5
+//       --benchmark_report_aggregates_only=true   (one command line)
+
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sotto/base/check.h"
+#include "sotto/base/random.h"
+#include "sotto/crypto/aead.h"
+#include "sotto/crypto/key_agreement.h"
+#include "sotto/crypto/mask_prg.h"
+#include "sotto/crypto/secret_bytes.h"
+#include "sotto/crypto/shamir.h"
+
+namespace sotto::crypto {
+namespace {
+
+constexpr uint64_t kSeed = 42;
+constexpr int64_t kSparseDim = 1000000;
+
+Seed BenchSeed() {
+  SeededRandom random(kSeed);
+  auto seed = Seed::Generate(random);
+  SOTTO_CHECK(seed.ok());
+  return std::move(seed).value();
+}
+
+// --- masks -------------------------------------------------------------------------------
+
+void BM_Memcpy(benchmark::State& state) {
+  const size_t bytes = static_cast<size_t>(state.range(0));
+  std::vector<uint8_t> src(bytes, 1), dst(bytes, 0);
+  for (auto _ : state) {
+    std::memcpy(dst.data(), src.data(), bytes);
+    benchmark::DoNotOptimize(dst.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(bytes));
+}
+BENCHMARK(BM_Memcpy)
+    ->Arg(int64_t{16384} * 4)
+    ->Arg(int64_t{16384} * 8)
+    ->Arg(int64_t{1} << 22)
+    ->Arg(int64_t{1} << 23);
+
+template <typename Word>
+void BM_DenseMask(benchmark::State& state) {
+  const size_t coords = static_cast<size_t>(state.range(0));
+  const MaskOp op = static_cast<MaskOp>(state.range(1));
+  const MaskPrg prg(BenchSeed());
+  std::vector<Word> values(coords, 0);
+  for (auto _ : state) {
+    SOTTO_CHECK_OK(prg.ApplyDense(0, values, op));
+    benchmark::DoNotOptimize(values.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(coords * sizeof(Word)));
+}
+BENCHMARK(BM_DenseMask<uint32_t>)
+    ->ArgNames({"coords", "op"})
+    ->Args({16384, 0})
+    ->Args({1 << 20, 0})
+    ->Args({1 << 20, 1})
+    ->Args({kSparseDim, 1});
+BENCHMARK(BM_DenseMask<uint64_t>)
+    ->ArgNames({"coords", "op"})
+    ->Args({16384, 0})
+    ->Args({1 << 20, 0})
+    ->Args({1 << 20, 1})
+    ->Args({kSparseDim, 1});
+
+// A uniformly random support of `permille` / 1000 of d (seeded), ascending.
+std::vector<uint32_t> Support(int64_t d, int64_t permille) {
+  Prng prng(kSeed + static_cast<uint64_t>(permille));
+  std::vector<uint32_t> support;
+  const double p = static_cast<double>(permille) / 1000.0;
+  for (int64_t j = 0; j < d; ++j) {
+    if (prng.Uniform() < p) {
+      support.push_back(static_cast<uint32_t>(j));
+    }
+  }
+  return support;
+}
+
+template <typename Word>
+void BM_SparseMask(benchmark::State& state) {
+  const std::vector<uint32_t> support = Support(kSparseDim, state.range(0));
+  const MaskPrg prg(BenchSeed());
+  std::vector<Word> values(support.size(), 0);
+  for (auto _ : state) {
+    SOTTO_CHECK_OK(prg.ApplySparse(support, values, MaskOp::kAdd));
+    benchmark::DoNotOptimize(values.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(support.size()));
+  state.counters["support"] = static_cast<double>(support.size());
+}
+BENCHMARK(BM_SparseMask<uint32_t>)->ArgName("permille")->Arg(10)->Arg(100);
+BENCHMARK(BM_SparseMask<uint64_t>)->ArgName("permille")->Arg(10)->Arg(100);
+
+// --- Shamir --------------------------------------------------------------------------------
+
+// SecAgg+-style neighbourhood for n clients: k = ceil(3 log2 n) made odd (as Flower makes
+// num_shares odd), t = k / 2 + 1.
+int64_t NeighbourhoodSize(int64_t n) {
+  int64_t k = static_cast<int64_t>(std::ceil(3.0 * std::log2(static_cast<double>(n))));
+  return k % 2 == 0 ? k + 1 : k;
+}
+
+void ShamirArgs(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"n", "t"});
+  b->Args({100, 51})->Args({1000, 501})->Args({10000, 5001});
+  for (int64_t n : {1000, 10000, 1000000}) {
+    const int64_t k = NeighbourhoodSize(n);
+    b->Args({k, k / 2 + 1});
+  }
+}
+
+void BM_ShamirSplit(benchmark::State& state) {
+  const uint32_t n = static_cast<uint32_t>(state.range(0));
+  const uint32_t t = static_cast<uint32_t>(state.range(1));
+  SystemRandom random;
+  std::vector<uint8_t> secret(kShamirSecretBytes, 7);
+  for (auto _ : state) {
+    auto shares = ShamirSplit(secret, t, n, random);
+    SOTTO_CHECK(shares.ok());
+    benchmark::DoNotOptimize(shares->data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * n);
+}
+BENCHMARK(BM_ShamirSplit)->Apply(ShamirArgs)->Unit(benchmark::kMicrosecond);
+
+// Reconstruction from `used` shares: exactly t (range(2) == 0) or all n (range(2) == 1).
+void BM_ShamirReconstruct(benchmark::State& state) {
+  const uint32_t n = static_cast<uint32_t>(state.range(0));
+  const uint32_t t = static_cast<uint32_t>(state.range(1));
+  const bool all = state.range(2) != 0;
+  SeededRandom random(kSeed);
+  std::vector<uint8_t> secret(kShamirSecretBytes, 7);
+  auto shares = ShamirSplit(secret, t, n, random);
+  SOTTO_CHECK(shares.ok());
+  // The last t shares (x = n - t + 1 .. n) or all of them.
+  std::vector<ShamirShare> used;
+  for (uint32_t i = all ? 0 : n - t; i < n; ++i) {
+    used.push_back({(*shares)[i].x, (*shares)[i].value.Clone()});
+  }
+  for (auto _ : state) {
+    auto rebuilt = ShamirReconstruct(used, t);
+    SOTTO_CHECK(rebuilt.ok());
+    benchmark::DoNotOptimize(rebuilt->bytes().data());
+  }
+}
+void ShamirReconstructArgs(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"n", "t", "all"});
+  b->Args({100, 51, 0})->Args({1000, 501, 0})->Args({10000, 5001, 0});
+  for (int64_t n : {1000, 10000, 1000000}) {
+    const int64_t k = NeighbourhoodSize(n);
+    b->Args({k, k / 2 + 1, 0});
+  }
+  b->Args({100, 51, 1})->Args({1000, 501, 1});
+}
+BENCHMARK(BM_ShamirReconstruct)->Apply(ShamirReconstructArgs)->Unit(benchmark::kMicrosecond);
+
+// --- per-pair costs ----------------------------------------------------------------------
+
+void BM_X25519PublicKeyFromBytes(benchmark::State& state) {
+  SeededRandom random(kSeed);
+  auto pair = GenerateX25519KeyPair(random);
+  SOTTO_CHECK(pair.ok());
+  for (auto _ : state) {
+    auto key = X25519PublicKey::FromBytes(pair->public_key.bytes());
+    SOTTO_CHECK(key.ok());
+    benchmark::DoNotOptimize(key->bytes().data());
+  }
+}
+BENCHMARK(BM_X25519PublicKeyFromBytes)->Unit(benchmark::kMicrosecond);
+
+void BM_DerivePairSeed(benchmark::State& state) {
+  SeededRandom random(kSeed);
+  auto u = GenerateX25519KeyPair(random);
+  auto v = GenerateX25519KeyPair(random);
+  SOTTO_CHECK(u.ok() && v.ok());
+  const PairContext context{.round_id = 1, .self_id = 1, .peer_id = 2};
+  for (auto _ : state) {
+    auto seed = DerivePairSeed(*u, v->public_key, context);
+    SOTTO_CHECK(seed.ok());
+    benchmark::DoNotOptimize(seed->bytes().data());
+  }
+}
+BENCHMARK(BM_DerivePairSeed)->Unit(benchmark::kMicrosecond);
+
+// One ShareKeys message: two 48-byte shares sealed and opened.
+void BM_AeadSealOpenShares(benchmark::State& state) {
+  SystemRandom random;
+  const Seed key = BenchSeed();
+  const AeadContext context{.round_id = 1, .sender_id = 1, .recipient_id = 2};
+  const std::vector<uint8_t> plaintext(2 * kShamirShareBytes, 3);
+  for (auto _ : state) {
+    auto sealed = AeadSeal(key, context, plaintext, random);
+    SOTTO_CHECK(sealed.ok());
+    auto opened = AeadOpen(key, context, *sealed);
+    SOTTO_CHECK(opened.ok());
+    benchmark::DoNotOptimize(opened->bytes().data());
+  }
+}
+BENCHMARK(BM_AeadSealOpenShares)->Unit(benchmark::kMicrosecond);
+
+// --- ratio summary -------------------------------------------------------------------------
+
+// Prints what the console reporter prints, and keeps each benchmark's seconds per iteration
+// (the median when repeated), real and CPU, to print the ratios at the end. The ratios use CPU
+// time: on a shared machine real time also counts the time other processes held the core.
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const Run& run : runs) {
+      const bool single = run.run_type == Run::RT_Iteration && run.repetitions <= 1;
+      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
+      if (!single && !median) {
+        continue;
+      }
+      std::string key = run.run_name.function_name;
+      if (!run.run_name.args.empty()) {
+        key += "/" + run.run_name.args;
+      }
+      const double unit = benchmark::GetTimeUnitMultiplier(run.time_unit);
+      seconds_[key] = {run.GetAdjustedRealTime() / unit, run.GetAdjustedCPUTime() / unit};
+    }
+  }
+
+  void Finalize() override {
+    ConsoleReporter::Finalize();
+    std::printf("\nRatios (CPU time per iteration, median when repeated; same run):\n");
+    for (size_t coords : {size_t{16384}, size_t{1} << 20}) {
+      for (size_t width : {size_t{4}, size_t{8}}) {
+        const std::string mask = std::string("BM_DenseMask<uint") + (width == 4 ? "32" : "64") +
+                                 "_t>/coords:" + std::to_string(coords) + "/op:0";
+        const std::string copy = "BM_Memcpy/" + std::to_string(coords * width);
+        PrintThroughputRatio(mask, copy, static_cast<double>(coords * width));
+      }
+    }
+    for (const char* width : {"32", "64"}) {
+      const std::string dense = std::string("BM_DenseMask<uint") + width +
+                                "_t>/coords:" + std::to_string(kSparseDim) + "/op:1";
+      for (const char* permille : {"10", "100"}) {
+        const std::string sparse =
+            std::string("BM_SparseMask<uint") + width + "_t>/permille:" + permille;
+        if (Has(sparse) && Has(dense)) {
+          const double sparse_s = seconds_[sparse].cpu, dense_s = seconds_[dense].cpu;
+          std::printf(
+              "  sparse add, ring 2^%s, |S| = %s/1000 of d = 10^6: %.3f ms, %.1fx faster "
+              "than dense add over d (%.3f ms)\n",
+              width, permille, 1e3 * sparse_s, dense_s / sparse_s, 1e3 * dense_s);
+        }
+      }
+    }
+  }
+
+ private:
+  bool Has(const std::string& key) const { return seconds_.count(key) != 0; }
+
+  void PrintThroughputRatio(const std::string& subject, const std::string& baseline, double bytes) {
+    if (!Has(subject) || !Has(baseline)) {
+      return;
+    }
+    const double subject_gbs = bytes / seconds_[subject].cpu / 1e9;
+    const double baseline_gbs = bytes / seconds_[baseline].cpu / 1e9;
+    std::printf(
+        "  %s: %.2f GB/s; memcpy of the same %.0f KiB: %.2f GB/s; ratio %.3f "
+        "(real-time ratio %.3f)\n",
+        subject.c_str(), subject_gbs, bytes / 1024, baseline_gbs, subject_gbs / baseline_gbs,
+        seconds_[baseline].real / seconds_[subject].real);
+  }
+
+  struct Seconds {
+    double real = 0;
+    double cpu = 0;
+  };
+  std::map<std::string, Seconds> seconds_;
+};
+
+}  // namespace
+}  // namespace sotto::crypto
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) {
+    return 1;
+  }
+  sotto::crypto::RatioReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  return 0;
+}

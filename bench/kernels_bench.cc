@@ -1,0 +1,261 @@
+// Top-k selection and fused error feedback (sotto_kernels) against baselines measured in the
+// same run: a streaming read of the same array (sum of |x| at memory bandwidth), and
+// std::nth_element / std::partial_sort on a copy of |x|.
+//
+// Arguments: /log2(d)/k in parts per million of d/threads. Every benchmark reports real time
+// and bytes_per_second (4 bytes per element of the input it must read). scripts/
+// kernels_bench_report.py turns a JSON run into the ratio table of docs/BENCHMARKS.md.
+//
+//   build/release/bench/kernels_bench --benchmark_repetitions=5
+//       --benchmark_out=kernels.json --benchmark_out_format=json   (one command line)
+//   python3 scripts/kernels_bench_report.py kernels.json
+
+#include <benchmark/benchmark.h>
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "sotto/base/random.h"
+#include "sotto/kernels/backend.h"
+#include "sotto/kernels/error_feedback.h"
+#include "sotto/kernels/scratch.h"
+#include "sotto/kernels/select.h"
+#include "sotto/kernels/thread_pool.h"
+#include "sotto/kernels/topk.h"
+
+namespace sotto::kernels {
+namespace {
+
+constexpr uint64_t kSeed = 20240611;
+
+// Gradient-like data: Gaussian, fixed seed, one copy per size for the whole run.
+const std::vector<float>& Data(size_t d, uint64_t stream = 0) {
+  static std::map<std::pair<size_t, uint64_t>, std::vector<float>> cache;
+  auto it = cache.find({d, stream});
+  if (it == cache.end()) {
+    Prng rng(DeriveSeed(kSeed, d * 4 + stream));
+    std::vector<float> x(d);
+    for (float& v : x) v = static_cast<float>(rng.Normal() * 1e-2);
+    it = cache.emplace(std::make_pair(d, stream), std::move(x)).first;
+  }
+  return it->second;
+}
+
+ThreadPool* PoolFor(int threads) {
+  static std::unique_ptr<ThreadPool> pools[3];
+  if (threads <= 1) return nullptr;
+  if (!pools[threads]) pools[threads] = std::move(ThreadPool::Create(threads)).value();
+  return pools[threads].get();
+}
+
+ExecOptions Options(int threads) {
+  ExecOptions o;
+  o.pool = PoolFor(threads);
+  o.backend = Backend::kCpu;
+  return o;
+}
+
+size_t D(const benchmark::State& st) { return size_t{1} << st.range(0); }
+size_t K(const benchmark::State& st) {
+  return static_cast<size_t>(static_cast<double>(D(st)) * static_cast<double>(st.range(1)) / 1e6);
+}
+
+void Finish(benchmark::State& st, size_t bytes_per_iter) {
+  st.SetBytesProcessed(static_cast<int64_t>(st.iterations()) *
+                       static_cast<int64_t>(bytes_per_iter));
+}
+
+// ---- Streaming read: sum of |x| with several accumulators
+// -----------------------------------------
+
+__attribute__((target("avx2"))) float SumAbsAvx2(const float* x, size_t begin, size_t end) {
+  const __m256 mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  size_t i = begin;
+  for (; i + 32 <= end; i += 32) {
+    a0 = _mm256_add_ps(a0, _mm256_and_ps(mask, _mm256_loadu_ps(x + i)));
+    a1 = _mm256_add_ps(a1, _mm256_and_ps(mask, _mm256_loadu_ps(x + i + 8)));
+    a2 = _mm256_add_ps(a2, _mm256_and_ps(mask, _mm256_loadu_ps(x + i + 16)));
+    a3 = _mm256_add_ps(a3, _mm256_and_ps(mask, _mm256_loadu_ps(x + i + 24)));
+  }
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  float s = 0.0f;
+  for (float v : lanes) s += v;
+  for (; i < end; ++i) s += std::fabs(x[i]);
+  return s;
+}
+
+float SumAbsScalar(const float* x, size_t begin, size_t end) {
+  float a[8] = {};
+  size_t i = begin;
+  for (; i + 8 <= end; i += 8) {
+    for (int j = 0; j < 8; ++j) a[j] += std::fabs(x[i + j]);
+  }
+  float s = 0.0f;
+  for (float v : a) s += v;
+  for (; i < end; ++i) s += std::fabs(x[i]);
+  return s;
+}
+
+void BM_StreamRead(benchmark::State& st) {
+  const size_t d = D(st);
+  const int threads = static_cast<int>(st.range(2));
+  const std::vector<float>& x = Data(d);
+  ThreadPool* pool = PoolFor(threads);
+  const bool avx2 = CpuHasAvx2();
+  for (auto _ : st) {
+    float parts[2] = {};
+    auto body = [&](int lane) {
+      const size_t begin = d * static_cast<size_t>(lane) / static_cast<size_t>(threads);
+      const size_t end = d * static_cast<size_t>(lane + 1) / static_cast<size_t>(threads);
+      parts[lane] = avx2 ? SumAbsAvx2(x.data(), begin, end) : SumAbsScalar(x.data(), begin, end);
+    };
+    if (pool != nullptr) {
+      pool->Run(threads, body);
+    } else {
+      body(0);
+    }
+    benchmark::DoNotOptimize(parts[0] + parts[1]);
+  }
+  Finish(st, d * 4);
+}
+
+// ---- Baselines on a copy of |x|
+// -------------------------------------------------------------------
+
+void BM_NthElement(benchmark::State& st) {
+  const size_t d = D(st);
+  const size_t k = std::max<size_t>(K(st), 1);
+  const std::vector<float>& x = Data(d);
+  std::vector<float> copy(d);
+  for (auto _ : st) {
+    std::transform(x.begin(), x.end(), copy.begin(), [](float v) { return std::fabs(v); });
+    std::nth_element(copy.begin(), copy.begin() + static_cast<std::ptrdiff_t>(k - 1), copy.end(),
+                     std::greater<float>());
+    benchmark::DoNotOptimize(copy[k - 1]);
+  }
+  Finish(st, d * 4);
+}
+
+void BM_PartialSort(benchmark::State& st) {
+  const size_t d = D(st);
+  const size_t k = std::max<size_t>(K(st), 1);
+  const std::vector<float>& x = Data(d);
+  std::vector<float> copy(d);
+  for (auto _ : st) {
+    std::transform(x.begin(), x.end(), copy.begin(), [](float v) { return std::fabs(v); });
+    std::partial_sort(copy.begin(), copy.begin() + static_cast<std::ptrdiff_t>(k), copy.end(),
+                      std::greater<float>());
+    benchmark::DoNotOptimize(copy[k - 1]);
+  }
+  Finish(st, d * 4);
+}
+
+// ---- sotto kernels
+// --------------------------------------------------------------------------------
+
+void BM_TopK(benchmark::State& st) {
+  const size_t d = D(st);
+  const size_t k = K(st);
+  const ExecOptions options = Options(static_cast<int>(st.range(2)));
+  const std::vector<float>& x = Data(d);
+  std::vector<uint32_t> idx(k);
+  std::vector<float> val(k);
+  Scratch scratch;
+  const auto bytes = scratch.Get(TopKScratchBytes(d, k, options));
+  for (auto _ : st) {
+    auto r = TopK(x, k, idx, val, bytes, options);
+    if (!r.ok()) st.SkipWithError("TopK failed");
+    benchmark::DoNotOptimize(idx.data());
+  }
+  Finish(st, d * 4);
+}
+
+void BM_GaussianK(benchmark::State& st) {
+  const size_t d = D(st);
+  const size_t k = K(st);
+  const ExecOptions options = Options(static_cast<int>(st.range(2)));
+  const std::vector<float>& x = Data(d);
+  const size_t cap = 4 * k / 3 + 1;
+  std::vector<uint32_t> idx(cap);
+  std::vector<float> val(cap);
+  Scratch scratch;
+  const auto bytes = scratch.Get(GaussianKScratchBytes(d, cap, options));
+  size_t count = 0;
+  for (auto _ : st) {
+    auto r = GaussianK(x, k, idx, val, bytes, options);
+    if (!r.ok()) st.SkipWithError("GaussianK failed");
+    count = r->count;
+  }
+  st.counters["count_over_k"] = static_cast<double>(count) / static_cast<double>(k);
+  Finish(st, d * 4);
+}
+
+// Fused EF step. u is fixed; e starts as a second Gaussian vector and is restored (untimed)
+// before every step, so each iteration does the same work.
+void EfBench(benchmark::State& st, const EfSelection& sel, size_t capacity) {
+  const size_t d = D(st);
+  const ExecOptions options = Options(static_cast<int>(st.range(2)));
+  const std::vector<float>& u = Data(d);
+  const std::vector<float>& e0 = Data(d, 1);
+  std::vector<float> e = e0;
+  std::vector<uint32_t> idx(capacity);
+  std::vector<float> val(capacity);
+  Scratch scratch;
+  const auto bytes = scratch.Get(ErrorFeedbackScratchBytes(d, sel, capacity, options));
+  for (auto _ : st) {
+    st.PauseTiming();
+    std::memcpy(e.data(), e0.data(), d * sizeof(float));
+    st.ResumeTiming();
+    auto r = ErrorFeedbackStep(u, e, sel, idx, val, bytes, options);
+    if (!r.ok()) st.SkipWithError("ErrorFeedbackStep failed");
+    benchmark::DoNotOptimize(e.data());
+  }
+  Finish(st, d * 4);
+}
+
+void BM_EfTopK(benchmark::State& st) { EfBench(st, EfSelection::TopK(K(st)), K(st)); }
+void BM_EfGaussianK(benchmark::State& st) {
+  EfBench(st, EfSelection::GaussianK(K(st)), 4 * K(st) / 3 + 1);
+}
+
+void SizesDensitiesThreads(benchmark::internal::Benchmark* b) {
+  for (int log2d : {20, 24}) {
+    for (int ppm : {1000, 10000, 100000}) {
+      for (int threads : {1, 2}) b->Args({log2d, ppm, threads});
+    }
+  }
+}
+void SizesDensities(benchmark::internal::Benchmark* b) {
+  for (int log2d : {20, 24}) {
+    for (int ppm : {1000, 10000, 100000}) b->Args({log2d, ppm, 1});
+  }
+}
+void SizesThreads(benchmark::internal::Benchmark* b) {
+  for (int log2d : {20, 24}) {
+    for (int threads : {1, 2}) b->Args({log2d, 0, threads});
+  }
+}
+
+BENCHMARK(BM_StreamRead)->Apply(SizesThreads)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_TopK)->Apply(SizesDensitiesThreads)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_EfTopK)->Apply(SizesDensitiesThreads)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_GaussianK)->Apply(SizesDensitiesThreads)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_EfGaussianK)
+    ->Apply(SizesDensitiesThreads)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_NthElement)->Apply(SizesDensities)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_PartialSort)->Apply(SizesDensities)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace sotto::kernels
+
+BENCHMARK_MAIN();

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# End-to-end test of the `sotto` binary: a short synthetic federation writes its reports, and
+# bad usage exits with 2 and a message naming the problem.
+set -euo pipefail
+sotto="$1"
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+"$sotto" --help | grep -q "sim" || fail "top-level help does not list sim"
+"$sotto" sim --help | grep -q -- "--rounds VALUE" || fail "sim --help does not list --rounds"
+
+log="$out/log.txt"
+"$sotto" sim --dataset synthetic --model logistic --clients 4 --rounds 3 --partition iid \
+  --threads 2 --out "$out/run" >"$log" 2>&1 || { cat "$log"; fail "synthetic run failed"; }
+grep -q "round 3/3" "$log" || fail "no progress line for round 3"
+grep -q "final test accuracy" "$log" || fail "no summary"
+for f in rounds.csv accuracy.svg summary.json; do
+  [ -s "$out/run/$f" ] || fail "missing $f"
+done
+[ "$(wc -l <"$out/run/rounds.csv")" -eq 4 ] || fail "rounds.csv should have a header and 3 rows"
+grep -q '"final_accuracy"' "$out/run/summary.json" || fail "summary.json lacks final_accuracy"
+
+expect_usage_error() {
+  local pattern="$1"; shift
+  set +e
+  msg="$("$sotto" "$@" 2>&1)"
+  code=$?
+  set -e
+  [ "$code" -eq 2 ] || fail "'$*' exited $code, expected 2"
+  echo "$msg" | grep -q -- "$pattern" || fail "'$*' message lacks '$pattern': $msg"
+}
+expect_usage_error "rounds" sim --rounds=abc
+expect_usage_error "unknown flag --bogus" sim --bogus
+expect_usage_error "fraction" sim --dataset synthetic --fraction 2
+expect_usage_error "unknown command" frobnicate
+
+set +e
+msg="$("$sotto" sim --data-dir /nonexistent --out "$out/x" 2>&1)"
+code=$?
+set -e
+[ "$code" -eq 1 ] || fail "missing dataset exited $code, expected 1"
+echo "$msg" | grep -q "dataset-fashion-mnist" || fail "missing-data message does not name the package: $msg"
+echo "PASS"

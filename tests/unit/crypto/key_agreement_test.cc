@@ -1,0 +1,230 @@
+#include "sotto/crypto/key_agreement.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "crypto_test_util.h"
+
+namespace sotto::crypto {
+namespace {
+
+using ::sotto::crypto::testing::FailingRandom;
+using ::sotto::crypto::testing::FromHex;
+using ::sotto::crypto::testing::ToHex;
+
+constexpr uint64_t kSeed = 7748;
+
+X25519SecretKey SecretFromHex(std::string_view hex) {
+  auto key = X25519SecretKey::FromBytes(FromHex(hex));
+  EXPECT_TRUE(key.ok());
+  return std::move(key).value();
+}
+
+X25519PublicKey PublicFromHex(std::string_view hex) {
+  auto key = X25519PublicKey::FromBytes(FromHex(hex));
+  EXPECT_TRUE(key.ok()) << key.status();
+  return std::move(key).value();
+}
+
+std::string SharedHex(const X25519SecretKey& secret, const X25519PublicKey& peer) {
+  auto shared = X25519SharedSecret(secret, peer);
+  EXPECT_TRUE(shared.ok()) << shared.status();
+  return shared.ok() ? ToHex(shared->bytes()) : "";
+}
+
+// RFC 7748 section 5.2, the two single-call vectors.
+TEST(X25519Test, Rfc7748Section52Vectors) {
+  EXPECT_EQ(
+      SharedHex(SecretFromHex("a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4"),
+                PublicFromHex("e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c")),
+      "c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552");
+  // The RFC prints this u-coordinate with the unused top bit set (last byte 0x93); RFC 7748
+  // section 5 masks that bit, so ...a413 is the same input. FromBytes refuses the unmasked form
+  // as non-canonical (one encoding per point, so equal keys are equal bytes).
+  EXPECT_EQ(X25519PublicKey::FromBytes(
+                FromHex("e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493"))
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      SharedHex(SecretFromHex("4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d"),
+                PublicFromHex("e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a413")),
+      "95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957");
+}
+
+// RFC 7748 section 5.2, the iterated vector: k = u = 9, then (k, u) = (X25519(k, u), k).
+TEST(X25519Test, Rfc7748Section52Iterated) {
+  std::vector<uint8_t> k(32, 0), u(32, 0);
+  k[0] = 9;
+  u[0] = 9;
+  for (int i = 1; i <= 1000; ++i) {
+    auto secret = X25519SecretKey::FromBytes(k);
+    auto point = X25519PublicKey::FromBytes(u);
+    ASSERT_TRUE(secret.ok() && point.ok()) << "iteration " << i;
+    auto shared = X25519SharedSecret(*secret, *point);
+    ASSERT_TRUE(shared.ok()) << "iteration " << i;
+    u = k;
+    k.assign(shared->bytes().begin(), shared->bytes().end());
+    if (i == 1) {
+      EXPECT_EQ(ToHex(k), "422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079");
+    }
+  }
+  EXPECT_EQ(ToHex(k), "684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51");
+}
+
+// RFC 7748 section 6.1: Alice and Bob.
+TEST(X25519Test, Rfc7748Section61DiffieHellman) {
+  X25519SecretKey alice =
+      SecretFromHex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+  X25519SecretKey bob =
+      SecretFromHex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
+  auto alice_public = X25519PublicKeyFromSecret(alice);
+  auto bob_public = X25519PublicKeyFromSecret(bob);
+  ASSERT_TRUE(alice_public.ok() && bob_public.ok());
+  EXPECT_EQ(ToHex(alice_public->bytes()),
+            "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+  EXPECT_EQ(ToHex(bob_public->bytes()),
+            "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
+  const std::string shared = "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742";
+  EXPECT_EQ(SharedHex(alice, *bob_public), shared);
+  EXPECT_EQ(SharedHex(bob, *alice_public), shared);
+}
+
+// BAD_INPUTS row 13: empty and wrong-length keys.
+TEST(X25519PublicKeyTest, RefusesWrongLengths) {
+  for (size_t size : {size_t{0}, size_t{1}, size_t{31}, size_t{33}, size_t{64}}) {
+    std::vector<uint8_t> bytes(size, 0x42);
+    EXPECT_EQ(X25519PublicKey::FromBytes(bytes).status().code(), StatusCode::kInvalidArgument)
+        << size;
+  }
+}
+
+// BAD_INPUTS row 13: the low-order points of RFC 7748 section 6.1's security note (canonical
+// ones) and their non-canonical twins.
+TEST(X25519PublicKeyTest, RefusesLowOrderAndNonCanonicalKeys) {
+  const char* const kLowOrder[] = {
+      "0000000000000000000000000000000000000000000000000000000000000000",  // 0
+      "0100000000000000000000000000000000000000000000000000000000000000",  // 1
+      "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",  // order 8
+      "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",  // order 8
+      "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  // p - 1
+  };
+  for (const char* hex : kLowOrder) {
+    Status status = X25519PublicKey::FromBytes(FromHex(hex)).status();
+    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << hex;
+    EXPECT_NE(status.message().find("low-order"), std::string_view::npos) << status;
+  }
+  const char* const kNonCanonical[] = {
+      "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  // p
+      "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  // p + 1
+      "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  // 2^255 - 1
+      "0000000000000000000000000000000000000000000000000000000000000080",  // 0, top bit
+      "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b880",  // order 8, top bit
+      "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4eea",  // Alice, top bit
+  };
+  for (const char* hex : kNonCanonical) {
+    Status status = X25519PublicKey::FromBytes(FromHex(hex)).status();
+    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << hex;
+    EXPECT_NE(status.message().find("canonical"), std::string_view::npos) << status;
+  }
+  // The largest canonical encoding that is a valid point class passes the canonical check:
+  // p - 1 is refused for its order, not its encoding (above); Alice's real key is accepted.
+  EXPECT_TRUE(X25519PublicKey::FromBytes(
+                  FromHex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"))
+                  .ok());
+}
+
+TEST(X25519KeyPairTest, GenerationIsReproducibleAndConsistent) {
+  SeededRandom r1(kSeed), r2(kSeed);
+  auto a = GenerateX25519KeyPair(r1);
+  auto b = GenerateX25519KeyPair(r2);
+  auto c = GenerateX25519KeyPair(r1);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_EQ(a->public_key, b->public_key) << "seed " << kSeed;
+  EXPECT_TRUE(a->secret_key == b->secret_key);
+  EXPECT_NE(a->public_key, c->public_key);
+  auto derived = X25519PublicKeyFromSecret(a->secret_key);
+  ASSERT_TRUE(derived.ok());
+  EXPECT_EQ(*derived, a->public_key);
+  // A generated public key passes the checks a server applies to advertised keys.
+  EXPECT_TRUE(X25519PublicKey::FromBytes(a->public_key.bytes()).ok());
+}
+
+TEST(X25519KeyPairTest, GenerationPropagatesSourceErrors) {
+  FailingRandom failing;
+  EXPECT_EQ(GenerateX25519KeyPair(failing).status().code(), StatusCode::kUnavailable);
+}
+
+class PairSeedTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SeededRandom random(kSeed);
+    auto u = GenerateX25519KeyPair(random);
+    auto v = GenerateX25519KeyPair(random);
+    auto w = GenerateX25519KeyPair(random);
+    ASSERT_TRUE(u.ok() && v.ok() && w.ok());
+    u_ = std::make_unique<X25519KeyPair>(std::move(u).value());
+    v_ = std::make_unique<X25519KeyPair>(std::move(v).value());
+    w_ = std::make_unique<X25519KeyPair>(std::move(w).value());
+  }
+
+  Seed Derive(const X25519KeyPair& self, const X25519PublicKey& peer, PairContext context) {
+    auto seed = DerivePairSeed(self, peer, context);
+    EXPECT_TRUE(seed.ok()) << seed.status();
+    return std::move(seed).value();
+  }
+
+  std::unique_ptr<X25519KeyPair> u_, v_, w_;
+};
+
+TEST_F(PairSeedTest, BothSidesDeriveTheSameSeed) {
+  PairContext uv{.run_id = 3, .round_id = 17, .self_id = 5, .peer_id = 9};
+  PairContext vu{.run_id = 3, .round_id = 17, .self_id = 9, .peer_id = 5};
+  EXPECT_TRUE(Derive(*u_, v_->public_key, uv) == Derive(*v_, u_->public_key, vu));
+  uv.purpose = vu.purpose = PairPurpose::kShareEncryption;
+  EXPECT_TRUE(Derive(*u_, v_->public_key, uv) == Derive(*v_, u_->public_key, vu));
+}
+
+TEST_F(PairSeedTest, SeedIsBoundToEveryContextField) {
+  const PairContext base{.run_id = 3, .round_id = 17, .self_id = 5, .peer_id = 9};
+  std::vector<PairContext> variants(6, base);
+  variants[1].run_id = 4;
+  variants[2].round_id = 18;
+  variants[3].purpose = PairPurpose::kShareEncryption;
+  variants[4].peer_id = 10;  // same keys, other claimed pair
+  variants[5].self_id = 4;
+  std::set<std::string> seen;
+  for (const PairContext& context : variants) {
+    seen.insert(ToHex(Derive(*u_, v_->public_key, context).bytes()));
+  }
+  EXPECT_EQ(seen.size(), variants.size());
+  // Another peer gives another seed.
+  EXPECT_FALSE(Derive(*u_, v_->public_key, base) == Derive(*u_, w_->public_key, base));
+}
+
+// BAD_INPUTS row 13: a peer that advertises our own key.
+TEST_F(PairSeedTest, RefusesPeerKeyEqualToOwn) {
+  PairContext context{.round_id = 1, .self_id = 1, .peer_id = 2};
+  EXPECT_EQ(DerivePairSeed(*u_, u_->public_key, context).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST_F(PairSeedTest, RefusesPairWithOneself) {
+  PairContext context{.round_id = 1, .self_id = 2, .peer_id = 2};
+  EXPECT_EQ(DerivePairSeed(*u_, v_->public_key, context).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST_F(PairSeedTest, RefusesUnknownPurpose) {
+  PairContext context{.round_id = 1, .self_id = 1, .peer_id = 2};
+  context.purpose = static_cast<PairPurpose>(77);
+  EXPECT_EQ(DerivePairSeed(*u_, v_->public_key, context).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace sotto::crypto
