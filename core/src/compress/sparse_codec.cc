@@ -656,16 +656,15 @@ StatusOr<SparseHeader> ParseSparseHeader(std::span<const uint8_t> bytes,
     return Invalid("dimension " + Str(h.dim) + " outside [1, 2^32]");
   }
   if (h.dim > limits.max_dim) {
-    return ResourceExhaustedError("sparse codec: dimension " + Str(h.dim) + " > limit " +
-                                  Str(limits.max_dim));
+    // BAD_INPUTS row 9: a message the receiver cannot accept is malformed for it (drop).
+    return Invalid("dimension " + Str(h.dim) + " > limit " + Str(limits.max_dim));
   }
   RETURN_IF_ERROR(GetVarint(bytes, &pos, "k", &h.k));
   if (h.k > h.dim) {
     return Invalid("k = " + Str(h.k) + " > d = " + Str(h.dim));
   }
   if (h.k > limits.max_k) {
-    return ResourceExhaustedError("sparse codec: k = " + Str(h.k) + " > limit " +
-                                  Str(limits.max_k));
+    return Invalid("k = " + Str(h.k) + " > limit " + Str(limits.max_k));
   }
   if (h.format.index_coding == IndexCoding::kRice) {
     if (pos >= bytes.size()) {

@@ -272,6 +272,16 @@ TEST(MaskPrgTest, RejectsBadArgumentsWithoutWriting) {
   EXPECT_TRUE(prg.ApplySparse({}, std::span<uint32_t>(), MaskOp::kSet).ok());
 }
 
+TEST(MaskPrgTest, MovedFromGeneratorRefusesWork) {
+  MaskPrg a(RandomSeed(kSeed));
+  const auto expected = Dense32(a, 0, 16);
+  MaskPrg b(std::move(a));
+  EXPECT_EQ(Dense32(b, 0, 16), expected);
+  std::vector<uint32_t> values(4);
+  EXPECT_EQ(a.ApplyDense(0, values, MaskOp::kSet).code(),  // NOLINT(bugprone-use-after-move)
+            StatusCode::kInvalidArgument);
+}
+
 TEST(MaskPrgTest, MasksLookUniform) {
   // Sanity, not a proof: bit balance over 2^16 words of one stream.
   MaskPrg prg(RandomSeed(kSeed));

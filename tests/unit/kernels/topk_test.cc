@@ -95,14 +95,18 @@ TEST(TopKTest, MediumSizesAllPaths) {
 }
 
 TEST(TopKTest, LargeSize) {
+  // Few cases: the reference sort of 2^20 elements dominates a Debug+ASan run.
   Scratch scratch;
   const size_t n = testing::kLarge;
   for (Dist dist : {Dist::kGaussian, Dist::kNan}) {
     SCOPED_TRACE(std::string("dist=") + DistName(dist) + " seed=" + std::to_string(kSeed));
     const std::vector<float> x = MakeData(dist, n, kSeed);
     const std::vector<uint32_t> order = ReferenceOrder(x);
+    const std::vector<size_t> ks = dist == Dist::kGaussian
+                                       ? std::vector<size_t>{0, n / 1000, n / 10, n}
+                                       : std::vector<size_t>{n / 100, n / 2};
     int threads = 1;
-    for (size_t k : {size_t{0}, n / 1000, n / 100, n / 10, n / 2, n}) {
+    for (size_t k : ks) {
       threads = 3 - threads;  // alternate 2 and 1 threads
       CheckTopK(x, order, k, Config{threads, true, CpuTopKAlgorithm::kAuto}, scratch);
     }
@@ -135,7 +139,7 @@ TEST(TopKTest, ClusteredDataDefeatsTheSample) {
   const size_t n = (size_t{1} << 17) + 3;
   int misses = 0;
   int hits = 0;
-  for (uint64_t trial = 0; trial < 12; ++trial) {
+  for (uint64_t trial = 0; trial < 8; ++trial) {
     const uint64_t seed = DeriveSeed(kSeed, 1000 + trial);
     SCOPED_TRACE("seed=" + std::to_string(seed));
     const std::vector<float> x = testing::MakeClustered(n, seed);

@@ -51,8 +51,8 @@
 // Decoding. DecodeSparse / DecodeSparseRing accept exactly the bytes the encoder writes for
 // some input and some options, and refuse everything else without reading out of bounds and
 // without allocating for a count that the message length cannot back:
-//   ResourceExhausted  d > limits.max_dim, k > limits.max_k
-//   InvalidArgument    unknown version or coding; truncation anywhere; a non-canonical or
+//   InvalidArgument    d > limits.max_dim, k > limits.max_k (BAD_INPUTS row 9: "k > cap");
+//                      unknown version or coding; truncation anywhere; a non-canonical or
 //                      overlong varint; d = 0 or d > 2^32; k > d; b > 31; a bad modulus;
 //                      a Rice unary run longer than (d - 1) >> b; an index >= d; a bitmap
 //                      whose popcount != k; a ring element >= modulus; a float value that is
