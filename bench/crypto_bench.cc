@@ -147,6 +147,44 @@ void BM_ShamirSplit(benchmark::State& state) {
 }
 BENCHMARK(BM_ShamirSplit)->Apply(ShamirArgs)->Unit(benchmark::kMicrosecond);
 
+// Baseline for the split: the same n * (t - 1) * 3 Horner multiply-adds (three chunks, eight
+// points at a time) in plain uint64_t arithmetic, i.e. without the field: the floor of any
+// O(n t) evaluation.
+void BM_HornerU64Baseline(benchmark::State& state) {
+  const uint32_t n = static_cast<uint32_t>(state.range(0));
+  const uint32_t t = static_cast<uint32_t>(state.range(1));
+  constexpr size_t kLanes = 8;
+  Prng prng(kSeed);
+  std::vector<uint64_t> coefficients(3 * size_t{t});
+  for (uint64_t& c : coefficients) c = prng.Next();
+  std::vector<uint64_t> out(3 * size_t{n});
+  for (auto _ : state) {
+    for (uint32_t first = 1; first <= n; first += kLanes) {
+      for (size_t c = 0; c < 3; ++c) {
+        const uint64_t* coeff = &coefficients[c * t];
+        uint64_t acc[kLanes];
+        uint64_t points[kLanes];
+        for (size_t l = 0; l < kLanes; ++l) {
+          acc[l] = coeff[t - 1];
+          points[l] = first + l;
+        }
+        for (size_t k = t - 1; k-- > 0;) {
+          for (size_t l = 0; l < kLanes; ++l) {
+            acc[l] = acc[l] * points[l] + coeff[k];
+          }
+        }
+        for (size_t l = 0; l < kLanes && first + l <= n; ++l) {
+          out[3 * (first - 1 + l) + c] = acc[l];
+        }
+      }
+    }
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * n);
+}
+BENCHMARK(BM_HornerU64Baseline)->Apply(ShamirArgs)->Unit(benchmark::kMicrosecond);
+
 // Reconstruction from `used` shares: exactly t (range(2) == 0) or all n (range(2) == 1).
 void BM_ShamirReconstruct(benchmark::State& state) {
   const uint32_t n = static_cast<uint32_t>(state.range(0));
@@ -270,6 +308,16 @@ class RatioReporter : public benchmark::ConsoleReporter {
               "than dense add over d (%.3f ms)\n",
               width, permille, 1e3 * sparse_s, dense_s / sparse_s, 1e3 * dense_s);
         }
+      }
+    }
+    for (const char* shape :
+         {"n:100/t:51", "n:1000/t:501", "n:10000/t:5001", "n:31/t:16", "n:41/t:21", "n:61/t:31"}) {
+      const std::string split = std::string("BM_ShamirSplit/") + shape;
+      const std::string baseline = std::string("BM_HornerU64Baseline/") + shape;
+      if (Has(split) && Has(baseline)) {
+        std::printf("  Shamir split %s: %.3f ms, %.2fx the uint64 Horner baseline (%.3f ms)\n",
+                    shape, 1e3 * seconds_[split].cpu, seconds_[split].cpu / seconds_[baseline].cpu,
+                    1e3 * seconds_[baseline].cpu);
       }
     }
   }

@@ -4,7 +4,8 @@
 //
 // - SecretBytes: a heap buffer of any length. Move-only: a copy must be asked for (Clone), so
 //   secrets are not duplicated by accident. The buffer is wiped with sodium_memzero when the
-//   object is destroyed, assigned over, or moved from (a moved-from SecretBytes is empty).
+//   object is destroyed or assigned over. A move hands the buffer over without copying it, so
+//   no stale copy is left behind: the moved-from SecretBytes is empty.
 //   Equality is constant time in the contents (sodium_memcmp); the length is not secret.
 //   There is no operator<<: a SecretBytes cannot be streamed into a log. GoogleTest prints it
 //   as "SecretBytes(<redacted>, N bytes)".
