@@ -170,11 +170,14 @@ void BM_TopK(benchmark::State& st) {
   std::vector<float> val(k);
   Scratch scratch;
   const auto bytes = scratch.Get(TopKScratchBytes(d, k, options));
+  int passes = 0;
   for (auto _ : st) {
     auto r = TopK(x, k, idx, val, bytes, options);
     if (!r.ok()) st.SkipWithError("TopK failed");
+    passes = r->passes;
     benchmark::DoNotOptimize(idx.data());
   }
+  st.counters["passes"] = passes;  // 1 when the sampled prediction hit
   Finish(st, d * 4);
 }
 
@@ -210,14 +213,17 @@ void EfBench(benchmark::State& st, const EfSelection& sel, size_t capacity) {
   std::vector<float> val(capacity);
   Scratch scratch;
   const auto bytes = scratch.Get(ErrorFeedbackScratchBytes(d, sel, capacity, options));
+  int passes = 0;
   for (auto _ : st) {
     st.PauseTiming();
     std::memcpy(e.data(), e0.data(), d * sizeof(float));
     st.ResumeTiming();
     auto r = ErrorFeedbackStep(u, e, sel, idx, val, bytes, options);
     if (!r.ok()) st.SkipWithError("ErrorFeedbackStep failed");
+    passes = r->passes;
     benchmark::DoNotOptimize(e.data());
   }
+  st.counters["passes"] = passes;
   Finish(st, d * 4);
 }
 

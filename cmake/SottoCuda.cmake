@@ -15,6 +15,12 @@ if(NOT SOTTO_CUDA STREQUAL "OFF")
       # Hopper (H100/H200) natively, plus PTX for newer parts.
       set(CMAKE_CUDA_ARCHITECTURES 90)
     endif()
+    # C++20 in device code too (the kernels' public headers use std::span). CMake 3.25 does
+    # not know nvcc's flag for the CUDA20 dialect; nvcc 12+ accepts -std=c++20.
+    if(NOT CMAKE_CUDA20_STANDARD_COMPILE_OPTION)
+      set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+      set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+    endif()
     set(CMAKE_CUDA_STANDARD 20)
     set(CMAKE_CUDA_STANDARD_REQUIRED ON)
   elseif(SOTTO_CUDA STREQUAL "ON")

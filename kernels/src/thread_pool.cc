@@ -10,10 +10,11 @@ StatusOr<std::unique_ptr<ThreadPool>> ThreadPool::Create(int num_threads) {
     return InvalidArgumentError("ThreadPool: num_threads must be in [1, 256], got " +
                                 std::to_string(num_threads));
   }
-  std::unique_ptr<ThreadPool> pool(new ThreadPool(num_threads));  // private constructor
+  // The constructor is private (fallible construction goes through Create).
+  std::unique_ptr<ThreadPool> pool(new ThreadPool(num_threads));
   try {
-    for (int lane = 1; lane < num_threads; ++lane) {
-      pool->workers_.emplace_back([p = pool.get(), lane] { p->WorkerLoop(lane); });
+    for (int i = 1; i < num_threads; ++i) {
+      pool->workers_.emplace_back([p = pool.get()] { p->WorkerLoop(); });
     }
   } catch (const std::system_error& e) {
     return ResourceExhaustedError(std::string("ThreadPool: cannot start a thread: ") + e.what());
@@ -32,44 +33,73 @@ ThreadPool::~ThreadPool() {
   for (std::thread& t : workers_) t.join();
 }
 
+int ThreadPool::Claim(uint32_t gen) {
+  uint64_t cur = claim_.load(std::memory_order_acquire);
+  for (;;) {
+    const auto cur_gen = static_cast<uint32_t>(cur >> 32);
+    const auto lanes = static_cast<uint32_t>((cur >> 16) & 0xffff);
+    const auto next = static_cast<uint32_t>(cur & 0xffff);
+    if (cur_gen != gen || next >= lanes) return -1;
+    if (claim_.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+      return static_cast<int>(next);
+    }
+  }
+}
+
+int ThreadPool::Drain(uint32_t gen, Task task, void* ctx) {
+  int ran = 0;
+  for (int lane = Claim(gen); lane >= 0; lane = Claim(gen)) {
+    task(ctx, lane);
+    ++ran;
+  }
+  return ran;
+}
+
 void ThreadPool::RunErased(int lanes, Task task, void* ctx) {
-  if (lanes > num_threads_) lanes = num_threads_;
-  if (lanes <= 1 || workers_.empty()) {
+  if (lanes <= 0) return;
+  if (lanes > 0xffff) lanes = 0xffff;
+  if (lanes == 1 || workers_.empty()) {
     for (int lane = 0; lane < lanes; ++lane) task(ctx, lane);
     return;
   }
+  uint32_t gen;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    gen = ++generation_;
     task_ = task;
     ctx_ = ctx;
-    lanes_ = lanes;
-    pending_ = lanes - 1;
-    ++generation_;
+    done_ = 0;
+    claim_.store((uint64_t{gen} << 32) | (uint64_t{static_cast<uint32_t>(lanes)} << 16),
+                 std::memory_order_release);
   }
   work_cv_.notify_all();
-  task(ctx, 0);
+  const int ran = Drain(gen, task, ctx);
   std::unique_lock<std::mutex> lock(mu_);
-  done_cv_.wait(lock, [this] { return pending_ == 0; });
+  done_ += ran;
+  done_cv_.wait(lock, [&] { return done_ == lanes; });
 }
 
-void ThreadPool::WorkerLoop(int lane) {
-  uint64_t seen = 0;
+void ThreadPool::WorkerLoop() {
+  uint32_t seen = 0;
   for (;;) {
     Task task;
     void* ctx;
+    uint32_t gen;
     {
       std::unique_lock<std::mutex> lock(mu_);
       work_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
       if (stop_) return;
-      seen = generation_;
-      if (lane >= lanes_) continue;
+      seen = gen = generation_;
       task = task_;
       ctx = ctx_;
     }
-    task(ctx, lane);
-    {
+    // Claim checks the generation, so task/ctx are only used while that Run is in progress.
+    const int ran = Drain(gen, task, ctx);
+    if (ran > 0) {
       std::lock_guard<std::mutex> lock(mu_);
-      if (--pending_ == 0) done_cv_.notify_one();
+      done_ += ran;
+      done_cv_.notify_one();
     }
   }
 }

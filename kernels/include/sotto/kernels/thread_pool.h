@@ -2,16 +2,20 @@
 
 // ThreadPool: a tiny fixed pool of worker threads for the CPU kernels.
 //
-// The pool has num_threads() lanes: lane 0 is the calling thread, lanes 1.. are workers that
-// the pool starts in Create and joins in its destructor. Run(fn) calls fn(lane) once on every
-// lane and returns when all have finished; the kernels split a vector into contiguous chunks,
-// one per lane, so their output never depends on scheduling.
+// The pool runs on the calling thread plus num_threads() - 1 workers that it starts in Create
+// and joins in its destructor. Run(lanes, fn) calls fn(lane) exactly once for every lane in
+// [0, lanes) and returns when all calls have finished. Lanes are handed out dynamically: the
+// calling thread takes lanes too, so a worker that is slow to wake (a busy shared machine)
+// costs at most the lanes it actually took, never a wait for it to start. Which thread runs
+// which lane is unspecified; the kernels make a lane a fixed contiguous chunk of the vector,
+// so their output never depends on scheduling.
 //
 // Ownership: the caller owns the pool (std::unique_ptr from Create) and passes a raw pointer
 // in ExecOptions; the pool must outlive every call that uses it.
 // Thread-safety: Run is not reentrant and must not be called from two threads at once (give
 // each caller its own pool). fn must not throw.
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -37,8 +41,8 @@ class ThreadPool {
 
   int num_threads() const { return num_threads_; }
 
-  // Calls fn(lane) for lane in [0, lanes) (lanes <= num_threads()), lane 0 on the calling
-  // thread; blocks until every call has returned.
+  // Calls fn(lane) once for each lane in [0, lanes) (1 <= lanes <= 65535) on the calling
+  // thread and the workers; blocks until every call has returned.
   template <typename Fn>
   void Run(int lanes, Fn&& fn) {
     using F = std::remove_reference_t<Fn>;
@@ -52,16 +56,22 @@ class ThreadPool {
 
   explicit ThreadPool(int num_threads);
   void RunErased(int lanes, Task task, void* ctx);
-  void WorkerLoop(int lane);
+  void WorkerLoop();
+  // Claims the next lane of generation `gen`; -1 when none is left (or gen is over).
+  int Claim(uint32_t gen);
+  // Runs lanes of `gen` until none is left; returns how many it ran.
+  int Drain(uint32_t gen, Task task, void* ctx);
 
   const int num_threads_;
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable work_cv_;
   std::condition_variable done_cv_;
-  uint64_t generation_ = 0;  // guarded by mu_
-  int lanes_ = 0;            // guarded by mu_
-  int pending_ = 0;          // guarded by mu_
+  // [generation:32][lanes:16][next lane:16]: lanes are claimed with one compare-exchange that
+  // also checks the generation, so a late worker can never take a lane of a later Run.
+  std::atomic<uint64_t> claim_{0};
+  uint32_t generation_ = 0;  // guarded by mu_
+  int done_ = 0;             // lanes finished in this generation; guarded by mu_
   bool stop_ = false;        // guarded by mu_
   Task task_ = nullptr;      // guarded by mu_
   void* ctx_ = nullptr;      // guarded by mu_
