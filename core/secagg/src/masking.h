@@ -1,0 +1,78 @@
+#pragma once
+
+// Ring vectors and the masks of one round (private to sotto_secagg).
+//
+// Streams: a seed (a self-mask seed b_u or a pair seed s_uv) masks the vector with MaskPrg
+// stream kVectorStream at the support's global coordinates, and the weight with stream
+// kWeightStream at coordinate 0, so the two never share keystream.
+// Pair sign: client u adds PRG(s_uv) when u < v and subtracts it when u > v; the pair's two
+// masks cancel in the sum. A server that removes the mask of a dropped v from the input of
+// u applies the inverse of PairMaskOp(u, v).
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "sotto/base/status.h"
+#include "sotto/crypto/aead.h"
+#include "sotto/crypto/fixed_point.h"
+#include "sotto/crypto/hash.h"
+#include "sotto/crypto/key_agreement.h"
+#include "sotto/crypto/mask_prg.h"
+#include "sotto/crypto/secret_bytes.h"
+#include "sotto/secagg/config.h"
+
+namespace sotto::secagg::internal {
+
+inline constexpr uint64_t kVectorStream = 0;
+inline constexpr uint64_t kWeightStream = 1;
+
+// |S| ring elements and a weight, in the round's word width (uint32_t or uint64_t), with
+// arithmetic mod 2^w.
+class MaskedSum {
+ public:
+  MaskedSum(crypto::Ring ring, size_t size);
+
+  crypto::Ring ring() const { return ring_; }
+  size_t size() const { return ring_ == crypto::Ring::kRing32 ? w32_.size() : w64_.size(); }
+
+  // this = values (elements < 2^w), weight.
+  void Assign(std::span<const uint64_t> values, uint64_t weight);
+  // this += values, weight (elements < 2^w; sizes equal).
+  void Add(std::span<const uint64_t> values, uint64_t weight);
+  // this op= the masks of `seed` on `support` (vector) and coordinate 0 of the weight stream.
+  Status ApplySeed(const crypto::Seed& seed, const Support& support, crypto::MaskOp op);
+
+  // The elements widened to uint64_t.
+  std::vector<uint64_t> Values() const;
+  uint64_t Weight() const { return weight_; }
+
+ private:
+  crypto::Ring ring_;
+  std::vector<uint32_t> w32_;
+  std::vector<uint64_t> w64_;
+  uint64_t weight_ = 0;
+};
+
+inline crypto::MaskOp PairMaskOp(uint64_t self, uint64_t peer) {
+  return self < peer ? crypto::MaskOp::kAdd : crypto::MaskOp::kSubtract;
+}
+inline crypto::MaskOp Inverse(crypto::MaskOp op) {
+  return op == crypto::MaskOp::kAdd ? crypto::MaskOp::kSubtract : crypto::MaskOp::kAdd;
+}
+
+// BLAKE2b-256("sotto/secagg/seed-commitment/v1" || LE64(run) || LE64(round) || LE64(client)
+// || seed): binds the self-mask seed before any share of it exists.
+crypto::Blake2b256Digest SeedCommitment(const RoundConfig& config, uint64_t client_id,
+                                        std::span<const uint8_t> seed);
+
+crypto::PairContext MakePairContext(const RoundConfig& config, uint64_t self, uint64_t peer,
+                                    crypto::PairPurpose purpose);
+crypto::AeadContext MakeAeadContext(const RoundConfig& config, uint64_t sender, uint64_t recipient);
+
+// Little-endian helpers for the share envelope.
+void StoreLe64(uint64_t value, uint8_t* out);
+uint64_t LoadLe64(const uint8_t* in);
+
+}  // namespace sotto::secagg::internal
