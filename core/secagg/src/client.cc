@@ -97,11 +97,14 @@ StatusOr<ClientMessage> SecAggClient::Start() {
   if (phase() != ClientPhase::kAdvertiseKeys) {
     return FailedPreconditionError(std::string("Start in phase ") + ClientPhaseName(phase()));
   }
-  ASSIGN_OR_RETURN(auto reply, Apply(state_->Start(), state_, abort_));
-  if (!reply.has_value()) {
+  StatusOr<std::optional<ClientMessage>> reply = Apply(state_->Start(), state_, abort_);
+  if (!reply.ok()) {
+    return reply.status();
+  }
+  if (!reply->has_value()) {
     return InternalError("AdvertiseKeys produced no message");
   }
-  return std::move(reply).value();
+  return std::move(**reply);
 }
 
 StatusOr<std::optional<ClientMessage>> SecAggClient::Handle(const ServerMessage& message) {

@@ -53,12 +53,13 @@ ClientOutcome ClientMaskedInputState::HandleOwn(const ServerMessage& message) {
     senders.push_back(&peer);
   }
 
-  MaskedSum sum(d.config.fixed_point.ring, d.config.support.size());
-  sum.Assign(d.input.values, d.input.weight);
-  if (Status status = sum.ApplySeed(*d.self_mask_seed, d.config.support, crypto::MaskOp::kAdd);
-      !status.ok()) {
-    return MakeClientAbort(ClientAbortReason::kInternal, std::move(status));
-  }
+  // The pair seeds first, then every mask in one pass per coordinate range (threads split the
+  // coordinates; the result is the same for any thread count).
+  std::vector<crypto::Seed> pair_seeds;
+  pair_seeds.reserve(senders.size());
+  std::vector<MaskedSum::SeedOp> ops;
+  ops.reserve(senders.size() + 1);
+  ops.push_back({&*d.self_mask_seed, crypto::MaskOp::kAdd});
   for (const ClientPeer* peer : senders) {
     auto seed = crypto::DerivePairSeed(
         *d.mask_keys, peer->mask_key,
@@ -66,10 +67,17 @@ ClientOutcome ClientMaskedInputState::HandleOwn(const ServerMessage& message) {
     if (!seed.ok()) {
       return MakeClientAbort(ClientAbortReason::kMalformedRequest, seed.status());
     }
-    if (Status status = sum.ApplySeed(*seed, d.config.support, PairMaskOp(d.self_id, peer->id));
-        !status.ok()) {
-      return MakeClientAbort(ClientAbortReason::kInternal, std::move(status));
-    }
+    pair_seeds.push_back(std::move(seed).value());
+  }
+  for (size_t i = 0; i < senders.size(); ++i) {
+    ops.push_back({&pair_seeds[i], PairMaskOp(d.self_id, senders[i]->id)});
+  }
+  MaskedSum sum(d.config.fixed_point.ring, d.config.support.size());
+  sum.Assign(d.input.values, d.input.weight);
+  if (Status status =
+          sum.ApplySeeds(ops, d.config.support, d.config.mask_indexing, d.options.num_threads);
+      !status.ok()) {
+    return MakeClientAbort(ClientAbortReason::kInternal, std::move(status));
   }
   MaskedInput reply{sum.Values(), sum.Weight()};
   d.held = std::move(held);

@@ -113,8 +113,21 @@ Status ValidateRoundConfig(const RoundConfig& config) {
     return InvalidArgumentError("max_weight: " + std::to_string(config.max_weight) +
                                 " not in [1, (2^(w-1) - 1) / n]");
   }
+  if (config.mask_indexing != MaskIndexing::kCoordinate &&
+      config.mask_indexing != MaskIndexing::kSupportPosition) {
+    return InvalidArgumentError("mask_indexing: unknown value");
+  }
   if (config.support.dim() == 0) {
     return InvalidArgumentError("support: not set (dim 0)");
+  }
+  const bool want_dense = config.support_policy == SupportPolicy::kDense;
+  if (static_cast<uint8_t>(config.support_policy) > 3) {
+    return InvalidArgumentError("support_policy: unknown value");
+  }
+  if (config.support.is_dense() != want_dense) {
+    return InvalidArgumentError(
+        std::string("support_policy: ") +
+        (want_dense ? "dense needs a dense support" : "a sparse policy needs a sparse support"));
   }
   return OkStatus();
 }

@@ -1,6 +1,9 @@
 #include "masking.h"
 
+#include <algorithm>
 #include <string_view>
+#include <system_error>
+#include <thread>
 
 #include "sotto/base/status_macros.h"
 
@@ -9,13 +12,62 @@ namespace {
 
 constexpr std::string_view kCommitmentLabel = "sotto/secagg/seed-commitment/v1";
 
+// Elements per thread below which more threads do not pay for their start-up.
+constexpr size_t kMinElementsPerThread = size_t{1} << 15;
+
+// Applies every seed to elements [begin, end) of `values` (coordinates from `support`).
 template <typename Word>
-Status ApplyToVector(const crypto::MaskPrg& prg, const Support& support, std::span<Word> values,
-                     crypto::MaskOp op) {
-  if (support.is_dense()) {
-    return prg.ApplyDense(0, values, op);
+Status ApplyRange(std::span<const MaskedSum::SeedOp> seeds, const Support& support,
+                  MaskIndexing indexing, std::span<Word> values, size_t begin, size_t end) {
+  const auto part = values.subspan(begin, end - begin);
+  const bool by_position = support.is_dense() || indexing == MaskIndexing::kSupportPosition;
+  for (const auto& s : seeds) {
+    const crypto::MaskPrg prg(*s.seed, kVectorStream);
+    if (by_position) {
+      RETURN_IF_ERROR(prg.ApplyDense(begin, part, s.op));
+    } else {
+      RETURN_IF_ERROR(prg.ApplySparse(support.indices().subspan(begin, end - begin), part, s.op));
+    }
   }
-  return prg.ApplySparse(support.indices(), values, op);
+  return OkStatus();
+}
+
+template <typename Word>
+Status ApplyParallel(std::span<const MaskedSum::SeedOp> seeds, const Support& support,
+                     MaskIndexing indexing, std::span<Word> values, int num_threads) {
+  const size_t n = values.size();
+  const size_t threads = std::max<size_t>(
+      1,
+      std::min<size_t>(static_cast<size_t>(std::max(num_threads, 1)), n / kMinElementsPerThread));
+  if (threads == 1) {
+    return ApplyRange(seeds, support, indexing, values, 0, n);
+  }
+  // Chunk boundaries on 64-element multiples: one ChaCha20 block never straddles two dense
+  // chunks (16 words of 2^32, 8 of 2^64), so no block is generated twice.
+  const size_t chunk = (n / threads + 63) / 64 * 64;
+  std::vector<Status> results(threads);
+  std::vector<std::thread> workers;
+  workers.reserve(threads - 1);
+  for (size_t t = 1; t < threads; ++t) {
+    const size_t begin = std::min(n, t * chunk);
+    const size_t end = std::min(n, begin + chunk);
+    auto work = [&, t, begin, end] {
+      results[t] = ApplyRange(seeds, support, indexing, values, begin, end);
+    };
+    try {
+      workers.emplace_back(work);
+    } catch (const std::system_error&) {
+      work();  // no thread to be had: do this range here (no exception leaves the library)
+    }
+  }
+  results[0] = ApplyRange(seeds, support, indexing, values, 0, std::min(n, chunk));
+  for (auto& w : workers) {
+    w.join();
+  }
+  for (auto& r : results) {
+    RETURN_IF_ERROR(r);
+  }
+  return OkStatus();
 }
 
 }  // namespace
@@ -58,17 +110,24 @@ void MaskedSum::Add(std::span<const uint64_t> values, uint64_t weight) {
   }
 }
 
-Status MaskedSum::ApplySeed(const crypto::Seed& seed, const Support& support, crypto::MaskOp op) {
-  const crypto::MaskPrg vector_prg(seed, kVectorStream);
-  const crypto::MaskPrg weight_prg(seed, kWeightStream);
+Status MaskedSum::ApplySeeds(std::span<const SeedOp> seeds, const Support& support,
+                             MaskIndexing indexing, int num_threads) {
   if (ring_ == crypto::Ring::kRing32) {
-    RETURN_IF_ERROR(ApplyToVector(vector_prg, support, std::span<uint32_t>(w32_), op));
+    RETURN_IF_ERROR(
+        ApplyParallel(seeds, support, indexing, std::span<uint32_t>(w32_), num_threads));
     uint32_t w = static_cast<uint32_t>(weight_);
-    RETURN_IF_ERROR(weight_prg.ApplyDense(0, std::span<uint32_t>(&w, 1), op));
+    for (const auto& s : seeds) {
+      RETURN_IF_ERROR(
+          crypto::MaskPrg(*s.seed, kWeightStream).ApplyDense(0, std::span<uint32_t>(&w, 1), s.op));
+    }
     weight_ = w;
   } else {
-    RETURN_IF_ERROR(ApplyToVector(vector_prg, support, std::span<uint64_t>(w64_), op));
-    RETURN_IF_ERROR(weight_prg.ApplyDense(0, std::span<uint64_t>(&weight_, 1), op));
+    RETURN_IF_ERROR(
+        ApplyParallel(seeds, support, indexing, std::span<uint64_t>(w64_), num_threads));
+    for (const auto& s : seeds) {
+      RETURN_IF_ERROR(crypto::MaskPrg(*s.seed, kWeightStream)
+                          .ApplyDense(0, std::span<uint64_t>(&weight_, 1), s.op));
+    }
   }
   return OkStatus();
 }

@@ -41,8 +41,18 @@ class MaskedSum {
   void Assign(std::span<const uint64_t> values, uint64_t weight);
   // this += values, weight (elements < 2^w; sizes equal).
   void Add(std::span<const uint64_t> values, uint64_t weight);
-  // this op= the masks of `seed` on `support` (vector) and coordinate 0 of the weight stream.
-  Status ApplySeed(const crypto::Seed& seed, const Support& support, crypto::MaskOp op);
+
+  struct SeedOp {
+    const crypto::Seed* seed;
+    crypto::MaskOp op;
+  };
+  // this op= the masks of every seed in `seeds`: the vector's from stream kVectorStream, the
+  // weight's from coordinate 0 of stream kWeightStream. Up to `num_threads` threads: the vector is
+  // cut into contiguous coordinate ranges and each thread applies every seed to its own range (no
+  // shared writes, no reduction). The result does not depend on the thread count.
+  // `indexing` says where element i's mask is (RoundConfig::mask_indexing).
+  Status ApplySeeds(std::span<const SeedOp> seeds, const Support& support, MaskIndexing indexing,
+                    int num_threads);
 
   // The elements widened to uint64_t.
   std::vector<uint64_t> Values() const;

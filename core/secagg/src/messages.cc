@@ -34,12 +34,13 @@ UnmaskResponse Clone(const UnmaskResponse& message) {
   return {CloneShares(message.self_mask_seed_shares), CloneShares(message.mask_key_shares)};
 }
 
-ClientMessage Clone(const ClientMessage& message) {
+ClientMessage CloneClientMessage(const ClientMessage& message) {
   return std::visit(
       [](const auto& m) -> ClientMessage {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, UnmaskResponse>) {
-          return Clone(m);
+          UnmaskResponse copy{CloneShares(m.self_mask_seed_shares), CloneShares(m.mask_key_shares)};
+          return ClientMessage(std::in_place_type<UnmaskResponse>, std::move(copy));
         } else {
           return m;
         }

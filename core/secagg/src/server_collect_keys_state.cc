@@ -39,8 +39,9 @@ Status ServerCollectKeysState::Accept(uint32_t index, ClientMessage message, Dro
 ServerOutcome ServerCollectKeysState::Advance() {
   ServerRoundData& d = data();
   d.DropSilent();
-  const size_t left = d.PruneToThreshold([](const ServerClient& c) { return c.keys.has_value(); },
-                                         [](ServerClient&) {});
+  auto has_keys = [](const ServerClient& c) { return c.keys.has_value(); };
+  const auto pruned = d.PruneToThreshold(has_keys);
+  const size_t left = d.CountLive(has_keys) - pruned.size();
   if (left < d.config.threshold) {
     return MakeServerAbort(
         ServerAbortReason::kTooFewSurvivors,
@@ -48,6 +49,7 @@ ServerOutcome ServerCollectKeysState::Advance() {
                      std::to_string(d.config.threshold)));
   }
   std::vector<Outgoing> out;
+  d.DropPruned(pruned, out);
   for (uint32_t i = 0; i < d.clients.size(); ++i) {
     d.clients[i].in_u1 = d.clients[i].live;
   }

@@ -42,18 +42,20 @@ ServerOutcome ServerCollectSharesState::Advance() {
   for (uint32_t i = 0; i < d.clients.size(); ++i) {
     d.clients[i].in_u2 = d.clients[i].live && d.clients[i].in_u1;
   }
-  const size_t left = d.PruneToThreshold([](const ServerClient& c) { return c.in_u2; },
-                                         [](ServerClient& c) { c.in_u2 = false; });
+  auto in_u2 = [](const ServerClient& c) { return c.in_u2; };
+  const auto pruned = d.PruneToThreshold(in_u2);
+  const size_t left = d.CountLive(in_u2) - pruned.size();
   if (left < d.config.threshold) {
     return MakeServerAbort(
         ServerAbortReason::kTooFewSurvivors,
         AbortedError("ShareKeys: " + std::to_string(left) + " clients left, threshold " +
                      std::to_string(d.config.threshold)));
   }
+  std::vector<Outgoing> out;
+  d.DropPruned(pruned, out);
   for (auto& c : d.clients) {
     c.in_u2 = c.in_u2 && c.live;
   }
-  std::vector<Outgoing> out;
   for (uint32_t i = 0; i < d.clients.size(); ++i) {
     if (!d.clients[i].in_u2) {
       continue;

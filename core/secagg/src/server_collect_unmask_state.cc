@@ -84,7 +84,10 @@ ServerOutcome ServerCollectUnmaskState::Advance() {
 
   const uint32_t attempts = d.options.max_reconstruction_attempts;
   const uint64_t subset_seed = DeriveSeed(d.config.run_id, d.config.round_id);
-  // 2 and 3 for U3: rebuild b_u, check it against the commitment, remove PRG(b_u).
+  // The seeds whose masks come off, and how.
+  std::vector<crypto::Seed> seeds;
+  std::vector<crypto::MaskOp> ops;
+  // 2 for U3: rebuild b_u and check it against the commitment.
   for (uint32_t i : u3) {
     const ServerClient& c = d.clients[i];
     auto secret = ReconstructChecked(seed_shares_[i], t, attempts, DeriveSeed(subset_seed, c.id),
@@ -101,12 +104,11 @@ ServerOutcome ServerCollectUnmaskState::Advance() {
     if (!seed.ok()) {
       return MakeServerAbort(ServerAbortReason::kInternal, seed.status());
     }
-    if (Status s = sum_.ApplySeed(*seed, d.config.support, crypto::MaskOp::kSubtract); !s.ok()) {
-      return MakeServerAbort(ServerAbortReason::kInternal, s);
-    }
+    seeds.push_back(std::move(seed).value());
+    ops.push_back(crypto::MaskOp::kSubtract);
   }
-  // 2 and 3 for the dropped: rebuild s_v^SK, check it against the advertised key, and remove
-  // the pair masks its neighbours in U3 added.
+  // 2 for the dropped: rebuild s_v^SK, check it against the advertised key, and derive the
+  // pair seeds of its neighbours in U3.
   for (uint32_t i : dropped) {
     const ServerClient& c = d.clients[i];
     auto secret = ReconstructChecked(key_shares_[i], t, attempts, DeriveSeed(subset_seed, ~c.id),
@@ -139,11 +141,20 @@ ServerOutcome ServerCollectUnmaskState::Advance() {
       if (!seed.ok()) {
         return MakeServerAbort(ServerAbortReason::kInternal, seed.status());
       }
-      if (Status s = sum_.ApplySeed(*seed, d.config.support, Inverse(PairMaskOp(u.id, c.id)));
-          !s.ok()) {
-        return MakeServerAbort(ServerAbortReason::kInternal, s);
-      }
+      seeds.push_back(std::move(seed).value());
+      ops.push_back(Inverse(PairMaskOp(u.id, c.id)));
     }
+  }
+  // 3. Every mask removed in one pass per coordinate range.
+  std::vector<MaskedSum::SeedOp> seed_ops;
+  seed_ops.reserve(seeds.size());
+  for (size_t k = 0; k < seeds.size(); ++k) {
+    seed_ops.push_back({&seeds[k], ops[k]});
+  }
+  if (Status s = sum_.ApplySeeds(seed_ops, d.config.support, d.config.mask_indexing,
+                                 d.options.num_threads);
+      !s.ok()) {
+    return MakeServerAbort(ServerAbortReason::kInternal, s);
   }
 
   // 4. The range n honest clients can produce.

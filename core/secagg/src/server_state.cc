@@ -21,6 +21,14 @@ void ServerRoundData::DropSilent() {
   }
 }
 
+void ServerRoundData::DropPruned(const std::vector<uint32_t>& pruned, std::vector<Outgoing>& out) {
+  for (uint32_t i : pruned) {
+    Drop(i, DropReason::kTooFewNeighbours);
+    out.push_back({clients[i].id,
+                   ServerMessage(AbortRound{"fewer than t live members in the neighbourhood"})});
+  }
+}
+
 void ServerRoundData::ResetPhase() {
   for (auto& c : clients) {
     c.sent_this_phase = false;

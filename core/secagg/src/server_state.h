@@ -62,11 +62,22 @@ struct ServerRoundData {
   }
   // Clients that were expected in this phase (live) but sent nothing: dropped (kNoResponse).
   void DropSilent();
-  // Repeatedly drops members of `in_set` (live clients with `member(c)`) that have fewer than t
-  // members of their closed neighbourhood in the set; `leave` takes a client out of the set.
-  // Returns the number left.
-  template <typename Member, typename Leave>
-  size_t PruneToThreshold(Member member, Leave leave);
+  // The live clients with member(c) that would have to leave the set because fewer than t
+  // members of their closed neighbourhood are in it (repeated until stable). Changes nothing:
+  // the caller drops them (kTooFewNeighbours) unless the round aborts.
+  template <typename Member>
+  std::vector<uint32_t> PruneToThreshold(Member member) const;
+  // Live clients with member(c).
+  template <typename Member>
+  size_t CountLive(Member member) const {
+    size_t n = 0;
+    for (const auto& c : clients) {
+      n += (c.live && member(c)) ? 1 : 0;
+    }
+    return n;
+  }
+  // Drops `pruned` (kTooFewNeighbours) and tells each of them the round goes on without it.
+  void DropPruned(const std::vector<uint32_t>& pruned, std::vector<Outgoing>& out);
   void ResetPhase();
 };
 
@@ -117,33 +128,32 @@ class ServerState {
 
 ServerAbort MakeServerAbort(ServerAbortReason reason, Status status);
 
-template <typename Member, typename Leave>
-size_t ServerRoundData::PruneToThreshold(Member member, Leave leave) {
+template <typename Member>
+std::vector<uint32_t> ServerRoundData::PruneToThreshold(Member member) const {
+  std::vector<char> in(clients.size());
+  for (uint32_t i = 0; i < clients.size(); ++i) {
+    in[i] = clients[i].live && member(clients[i]);
+  }
+  std::vector<uint32_t> pruned;
   bool changed = true;
   while (changed) {
     changed = false;
     for (uint32_t i = 0; i < clients.size(); ++i) {
-      if (!clients[i].live || !member(clients[i])) {
+      if (!in[i]) {
         continue;
       }
       size_t count = 0;
       for (uint32_t j : graph.ClosedNeighbourhoodIndices(i)) {
-        if (clients[j].live && member(clients[j])) {
-          ++count;
-        }
+        count += in[j] ? 1 : 0;
       }
       if (count < config.threshold) {
-        leave(clients[i]);
-        Drop(i, DropReason::kTooFewNeighbours);
+        in[i] = 0;
+        pruned.push_back(i);
         changed = true;
       }
     }
   }
-  size_t left = 0;
-  for (const auto& c : clients) {
-    left += (c.live && member(c)) ? 1 : 0;
-  }
-  return left;
+  return pruned;
 }
 
 }  // namespace sotto::secagg::internal

@@ -82,8 +82,9 @@ TEST_P(RoundSumTest, UnmaskedSumEqualsPlaintextSumBitForBit) {
     }
     uint32_t degree = c.secagg_plus ? RecommendedSecAggPlusDegree(c.n) : 0;
     const uint32_t shares = degree == 0 ? c.n : degree + 1;
-    InMemoryRound round(MakeConfig(c.n, MajorityThreshold(shares), support, c.ring, degree, seed),
-                        seed);
+    RoundConfig config = MakeConfig(c.n, MajorityThreshold(shares), support, c.ring, degree, seed);
+    config.support_policy = c.policy;
+    InMemoryRound round(config, seed);
     ASSERT_TRUE(round.Run().ok()) << round.server().abort()->status;
     const AggregateResult* result = round.server().result();
     ASSERT_NE(result, nullptr);
@@ -122,6 +123,50 @@ std::vector<SumCase> SumCases() {
 
 INSTANTIATE_TEST_SUITE_P(Policies, RoundSumTest, ::testing::ValuesIn(SumCases()),
                          [](const auto& info) { return info.param.name; });
+
+// ---- Masks indexed by support position (MaskIndexing::kSupportPosition) --------------------
+
+TEST(RoundTest, SupportPositionMaskIndexingSumsExactlyWithDropouts) {
+  for (auto ring : {crypto::Ring::kRing32, crypto::Ring::kRing64}) {
+    RoundConfig config = MakeConfig(9, 5, *SharedRandomSupport(1000000, 5000, kSeed), ring);
+    config.mask_indexing = MaskIndexing::kSupportPosition;
+    InMemoryRound round(config, kSeed);
+    round.DropAtPhase(config.client_ids[1], DropAt::kMaskedInput);
+    round.DropAtPhase(config.client_ids[7], DropAt::kUnmask);
+    ASSERT_TRUE(round.Run().ok());
+    uint64_t weight = 0;
+    EXPECT_EQ(round.server().result()->contributors.size(), 8u);
+    EXPECT_TRUE(round.server().result()->sum ==
+                round.PlainSum(round.server().result()->contributors, &weight));
+    EXPECT_EQ(round.server().result()->weight_sum, weight);
+  }
+}
+
+// ---- Threads split the coordinates; the messages and the sum do not change -----------------
+
+TEST(RoundTest, ThreadedMaskingGivesTheSameMessagesAndSum) {
+  for (bool sparse : {false, true}) {
+    SCOPED_TRACE(sparse ? "sparse" : "dense");
+    Support support = sparse ? *SharedRandomSupport(1 << 20, 200003, kSeed) : DenseSupport(200003);
+    const RoundConfig config = MakeConfig(4, 3, support, crypto::Ring::kRing32);
+    InMemoryRound single(config, kSeed);
+    single.DropAtPhase(config.client_ids[3], DropAt::kMaskedInput);
+    InMemoryRound threaded(config, kSeed);
+    threaded.DropAtPhase(config.client_ids[3], DropAt::kMaskedInput);
+    threaded.client_options.num_threads = 3;
+    threaded.server_options.num_threads = 4;
+    ASSERT_TRUE(single.Run().ok());
+    ASSERT_TRUE(threaded.Run().ok());
+    ASSERT_EQ(single.received().size(), threaded.received().size());
+    for (size_t i = 0; i < single.received().size(); ++i) {
+      EXPECT_TRUE(single.received()[i].bytes == threaded.received()[i].bytes) << i;
+    }
+    uint64_t weight = 0;
+    EXPECT_TRUE(threaded.server().result()->sum ==
+                threaded.PlainSum(threaded.server().result()->contributors, &weight));
+    EXPECT_TRUE(single.server().result()->sum == threaded.server().result()->sum);
+  }
+}
 
 // ---- Weighted mean through the real-valued helpers ---------------------------------------
 
@@ -192,7 +237,9 @@ TEST(RoundTest, UnionThresholdCountsThenAggregatesOnTheKeptCoordinates) {
   for (uint32_t j : support->indices()) {
     EXPECT_GE(truth[j], kMinCount);
   }
-  InMemoryRound round(MakeConfig(kN, 4, *support), kSeed + 1);
+  RoundConfig config = MakeConfig(kN, 4, *support);
+  config.support_policy = SupportPolicy::kUnionThreshold;
+  InMemoryRound round(config, kSeed + 1);
   ASSERT_TRUE(round.Run().ok());
   uint64_t weight = 0;
   EXPECT_TRUE(round.server().result()->sum ==

@@ -55,6 +55,7 @@ inline RoundConfig MakeConfig(uint32_t n, uint32_t threshold, Support support,
   config.fixed_point.scale = ring == crypto::Ring::kRing32 ? double(1 << 20) : double(1ULL << 40);
   config.fixed_point.max_clients = n;
   config.max_weight = 1000;
+  config.support_policy = support.is_dense() ? SupportPolicy::kDense : SupportPolicy::kSharedRandom;
   config.support = std::move(support);
   return config;
 }
@@ -105,6 +106,7 @@ class InMemoryRound {
   // Called on every server -> client message before delivery; may change it.
   std::function<void(uint64_t to, ServerMessage&)> tamper_down;
   ServerOptions server_options;
+  ClientOptions client_options;
 
   // Runs the round to a terminal server phase. Returns OK when it completed.
   Status Run() {
@@ -115,7 +117,7 @@ class InMemoryRound {
     server_ = std::move(server).value();
     for (uint64_t id : config_.client_ids) {
       randoms_[id] = std::make_unique<SeededRandom>(DeriveSeed(seed_ + 1, id));
-      auto client = SecAggClient::Create(config_, id, inputs_[id], *randoms_[id]);
+      auto client = SecAggClient::Create(config_, id, inputs_[id], *randoms_[id], client_options);
       if (!client.ok()) {
         return client.status();
       }

@@ -82,6 +82,9 @@ struct ClientOptions {
   // Active-adversary mode: AdvertiseKeys is signed with this long-term key, whose public half
   // the server knows (ServerOptions::signing_keys). Not owned; must outlive the client.
   const crypto::Ed25519SecretKey* signing_key = nullptr;
+  // Threads for the masks (1 = the calling thread only). Threads split the coordinates, so the
+  // message does not depend on this; worth it from about 10^5 coordinates.
+  int num_threads = 1;
 };
 
 namespace internal {

@@ -66,6 +66,32 @@ class Support {
   std::shared_ptr<const std::vector<uint32_t>> indices_;
 };
 
+// The policy that chose a round's support (sotto/secagg/support.h). Recorded in the config for
+// logs and metrics, and checked against the support: kDense goes with a dense support, every
+// other policy with a sparse one.
+enum class SupportPolicy : uint8_t {
+  kDense = 0,
+  kSharedRandom = 1,
+  kGlobalTopK = 2,
+  kUnionThreshold = 3,
+};
+
+// How a ring element of the support finds its mask in a seed's keystream (a protocol contract:
+// every party of a round uses the config's choice).
+//   kCoordinate: element i takes the mask of its global coordinate S[i] (MaskPrg::ApplySparse):
+//     masks are a function of the coordinate alone, so they would cancel on any support two
+//     parties share. One ChaCha20 block per isolated coordinate: about 18 ns per element and
+//     seed at 1 % density (docs/BENCHMARKS.md).
+//   kSupportPosition: element i takes keystream word i (MaskPrg::ApplyDense over |S|): the
+//     same security (each seed masks one vector once), about 10x cheaper for sparse supports,
+//     but masks cancel only because every party of the round uses the same support S, which
+//     all policies of sotto/secagg/support.h guarantee. Identical to kCoordinate for a dense
+//     support.
+enum class MaskIndexing : uint8_t {
+  kCoordinate = 0,
+  kSupportPosition = 1,
+};
+
 struct RoundConfig {
   uint64_t run_id = 0;
   uint64_t round_id = 0;
@@ -86,8 +112,11 @@ struct RoundConfig {
   // Largest weight (ring units, e.g. examples) one client contributes; >= 1 and
   // n * max_weight < 2^(w-1).
   uint64_t max_weight = 1;
-  // Where the masked vector lives.
+  // Where the masked vector lives, and which policy chose it.
   Support support;
+  SupportPolicy support_policy = SupportPolicy::kDense;
+  // Where its masks come from in each keystream (see MaskIndexing).
+  MaskIndexing mask_indexing = MaskIndexing::kCoordinate;
 };
 
 // OK or InvalidArgument naming the offending field.

@@ -133,8 +133,9 @@ using ServerMessage = std::variant<ShareKeysRequest, MaskedInputRequest, UnmaskR
 const char* MessageName(const ClientMessage& message);
 const char* MessageName(const ServerMessage& message);
 
-// An explicit deep copy (the shares are SecretBytes).
+// Explicit deep copies (the shares are SecretBytes). Two names, not overloads: an overload set
+// that includes ClientMessage makes the compiler try to copy an UnmaskResponse into the variant.
 UnmaskResponse Clone(const UnmaskResponse& message);
-ClientMessage Clone(const ClientMessage& message);
+ClientMessage CloneClientMessage(const ClientMessage& message);
 
 }  // namespace sotto::secagg

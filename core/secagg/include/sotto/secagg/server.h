@@ -32,14 +32,14 @@
 //
 // Advance(): clients that did not answer in this phase are dropped (kNoResponse); clients left
 // with fewer than t live members in their closed neighbourhood are dropped (kTooFewNeighbours)
-// before anyone masks with them; if fewer than t clients remain, or a client's secrets could no
-// longer be rebuilt, the round aborts (Aborted, row 19) and reveals nothing. The final Advance
-// rebuilds the self-mask seed of every client in U3 and the mask secret key of every client in
-// U2 \ U3, checks each against the commitment / advertised public key and, on a mismatch, tries
-// other t-subsets of the shares (row 18: DataLoss abort if none checks out, never a wrong sum),
-// unmasks, and refuses a sum that |U3| honest clients could not produce (row 21: DataLoss).
-// The server asks every surviving client for self-mask shares only of U3 and mask-key shares
-// only of U2 \ U3, so it never holds both secrets of one client.
+// before anyone masks with them, and are sent AbortRound; if fewer than t clients remain, or a
+// client's secrets could no longer be rebuilt, the round aborts (Aborted, row 19) and reveals
+// nothing. The final Advance rebuilds the self-mask seed of every client in U3 and the mask secret
+// key of every client in U2 \ U3, checks each against the commitment / advertised public key and,
+// on a mismatch, tries other t-subsets of the shares (row 18: DataLoss abort if none checks out,
+// never a wrong sum), unmasks, and refuses a sum that |U3| honest clients could not produce (row
+// 21: DataLoss). The server asks every surviving client for self-mask shares only of U3 and
+// mask-key shares only of U2 \ U3, so it never holds both secrets of one client.
 //
 // Thread-safety: thread-compatible; one thread (the round manager's strand) drives a server.
 
@@ -100,6 +100,9 @@ struct ServerOptions {
   std::map<uint64_t, crypto::Ed25519PublicKey> signing_keys;
   // Most t-subsets tried per secret when the shares do not rebuild a secret that checks out.
   uint32_t max_reconstruction_attempts = 256;
+  // Threads for removing the masks in the final Advance (1 = the calling thread only). The
+  // result does not depend on this.
+  int num_threads = 1;
 };
 
 struct Outgoing {

@@ -35,13 +35,7 @@
 
 namespace sotto::secagg {
 
-enum class SupportPolicy : uint8_t {
-  kDense = 0,
-  kSharedRandom = 1,
-  kGlobalTopK = 2,
-  kUnionThreshold = 3,
-};
-
+// SupportPolicy is declared in sotto/secagg/config.h (RoundConfig records it).
 // "dense", "shared_random", "global_topk", "union_threshold".
 std::string_view SupportPolicyName(SupportPolicy policy);
 
