@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "median_reporter.h"
 #include "sotto/base/check.h"
 #include "sotto/base/random.h"
 #include "sotto/crypto/aead.h"
@@ -262,30 +263,12 @@ BENCHMARK(BM_AeadSealOpenShares)->Unit(benchmark::kMicrosecond);
 
 // --- ratio summary -------------------------------------------------------------------------
 
-// Prints what the console reporter prints, and keeps each benchmark's seconds per iteration
-// (the median when repeated), real and CPU, to print the ratios at the end. The ratios use CPU
-// time: on a shared machine real time also counts the time other processes held the core.
-class RatioReporter : public benchmark::ConsoleReporter {
+// The ratios at the end use CPU time: on a shared machine real time also counts the time other
+// processes held the core.
+class RatioReporter : public sotto::bench::MedianReporter {
  public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& run : runs) {
-      const bool single = run.run_type == Run::RT_Iteration && run.repetitions <= 1;
-      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
-      if (!single && !median) {
-        continue;
-      }
-      std::string key = run.run_name.function_name;
-      if (!run.run_name.args.empty()) {
-        key += "/" + run.run_name.args;
-      }
-      const double unit = benchmark::GetTimeUnitMultiplier(run.time_unit);
-      seconds_[key] = {run.GetAdjustedRealTime() / unit, run.GetAdjustedCPUTime() / unit};
-    }
-  }
-
   void Finalize() override {
-    ConsoleReporter::Finalize();
+    MedianReporter::Finalize();
     std::printf("\nRatios (CPU time per iteration, median when repeated; same run):\n");
     for (size_t coords : {size_t{16384}, size_t{1} << 20}) {
       for (size_t width : {size_t{4}, size_t{8}}) {
@@ -302,7 +285,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
         const std::string sparse =
             std::string("BM_SparseMask<uint") + width + "_t>/permille:" + permille;
         if (Has(sparse) && Has(dense)) {
-          const double sparse_s = seconds_[sparse].cpu, dense_s = seconds_[dense].cpu;
+          const double sparse_s = Get(sparse).cpu, dense_s = Get(dense).cpu;
           std::printf(
               "  sparse add, ring 2^%s, |S| = %s/1000 of d = 10^6: %.3f ms, %.1fx faster "
               "than dense add over d (%.3f ms)\n",
@@ -316,33 +299,25 @@ class RatioReporter : public benchmark::ConsoleReporter {
       const std::string baseline = std::string("BM_HornerU64Baseline/") + shape;
       if (Has(split) && Has(baseline)) {
         std::printf("  Shamir split %s: %.3f ms, %.2fx the uint64 Horner baseline (%.3f ms)\n",
-                    shape, 1e3 * seconds_[split].cpu, seconds_[split].cpu / seconds_[baseline].cpu,
-                    1e3 * seconds_[baseline].cpu);
+                    shape, 1e3 * Get(split).cpu, Get(split).cpu / Get(baseline).cpu,
+                    1e3 * Get(baseline).cpu);
       }
     }
   }
 
  private:
-  bool Has(const std::string& key) const { return seconds_.count(key) != 0; }
-
   void PrintThroughputRatio(const std::string& subject, const std::string& baseline, double bytes) {
     if (!Has(subject) || !Has(baseline)) {
       return;
     }
-    const double subject_gbs = bytes / seconds_[subject].cpu / 1e9;
-    const double baseline_gbs = bytes / seconds_[baseline].cpu / 1e9;
+    const double subject_gbs = bytes / Get(subject).cpu / 1e9;
+    const double baseline_gbs = bytes / Get(baseline).cpu / 1e9;
     std::printf(
         "  %s: %.2f GB/s; memcpy of the same %.0f KiB: %.2f GB/s; ratio %.3f "
         "(real-time ratio %.3f)\n",
         subject.c_str(), subject_gbs, bytes / 1024, baseline_gbs, subject_gbs / baseline_gbs,
-        seconds_[baseline].real / seconds_[subject].real);
+        Get(baseline).real / Get(subject).real);
   }
-
-  struct Seconds {
-    double real = 0;
-    double cpu = 0;
-  };
-  std::map<std::string, Seconds> seconds_;
 };
 
 }  // namespace

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "median_reporter.h"
 #include "sotto/base/check.h"
 #include "sotto/base/random.h"
 #include "sotto/crypto/aead.h"
@@ -265,32 +266,10 @@ void ServerArgs(benchmark::internal::Benchmark* b) {
 }
 BENCHMARK(BM_Server)->Apply(ServerArgs)->Iterations(1)->Unit(benchmark::kMillisecond);
 
-class RatioReporter : public benchmark::ConsoleReporter {
+class RatioReporter : public sotto::bench::MedianReporter {
  public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& run : runs) {
-      const bool single = run.run_type == Run::RT_Iteration && run.repetitions <= 1;
-      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
-      if (!single && !median) {
-        continue;
-      }
-      std::string key = run.run_name.function_name;
-      if (!run.run_name.args.empty()) {
-        key += "/" + run.run_name.args;
-      }
-      const double unit = benchmark::GetTimeUnitMultiplier(run.time_unit);
-      Entry e;
-      e.cpu = run.GetAdjustedCPUTime() / unit;
-      e.real = run.GetAdjustedRealTime() / unit;
-      auto it = run.counters.find("unmask_ms");
-      e.unmask_ms = it == run.counters.end() ? 0 : double(it->second);
-      seconds_[key] = e;
-    }
-  }
-
   void Finalize() override {
-    ConsoleReporter::Finalize();
+    MedianReporter::Finalize();
     std::printf("\nSummary (CPU time per round, median when repeated; same run):\n");
     for (int64_t size : {10000, 1000000}) {
       const std::string copy = "BM_Memcpy/" + std::to_string(4 * size);
@@ -299,7 +278,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
       }
       std::printf("  memcpy of %lld ring elements (%lld bytes): %.3f ms\n",
                   static_cast<long long>(size), static_cast<long long>(4 * size),
-                  1e3 * seconds_[copy].cpu);
+                  1e3 * Get(copy).cpu);
     }
     for (int64_t n : {10, 100, 1000}) {
       const std::string base = "/n:" + std::to_string(n);
@@ -313,10 +292,9 @@ class RatioReporter : public benchmark::ConsoleReporter {
             "  client n=%lld: dense d=10^6 %.2f ms (%.0fx memcpy of the vector), dense d=10^4 "
             "%.2f ms, 1%% of 10^6 by coordinate %.2f ms (1/%.1f of dense), by position %.2f ms "
             "(1/%.1f)\n",
-            static_cast<long long>(n), 1e3 * seconds_[dense6].cpu,
-            seconds_[dense6].cpu / seconds_[copy6].cpu, 1e3 * seconds_[dense4].cpu,
-            1e3 * seconds_[sparse].cpu, seconds_[dense6].cpu / seconds_[sparse].cpu,
-            1e3 * seconds_[position].cpu, seconds_[dense6].cpu / seconds_[position].cpu);
+            static_cast<long long>(n), 1e3 * Get(dense6).cpu, Get(dense6).cpu / Get(copy6).cpu,
+            1e3 * Get(dense4).cpu, 1e3 * Get(sparse).cpu, Get(dense6).cpu / Get(sparse).cpu,
+            1e3 * Get(position).cpu, Get(dense6).cpu / Get(position).cpu);
       }
       for (const char* shape :
            {"/size:10000/sparse:0/threads:1", "/size:1000000/sparse:0/threads:1",
@@ -324,8 +302,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
         const std::string server = "BM_Server" + base + shape;
         if (Has(server)) {
           std::printf("  server n=%lld%s, 10%% offline after ShareKeys: %.1f ms, unmask %.1f ms\n",
-                      static_cast<long long>(n), shape, 1e3 * seconds_[server].real,
-                      seconds_[server].unmask_ms);
+                      static_cast<long long>(n), shape, 1e3 * Get(server).real,
+                      Counter(server, "unmask_ms"));
         }
       }
     }
@@ -333,24 +311,14 @@ class RatioReporter : public benchmark::ConsoleReporter {
       const std::string shape = "/n:100/size:1000000/sparse:0/threads:" + std::to_string(threads);
       if (Has("BM_Client" + shape)) {
         std::printf("  client%s: %.2f ms real\n", shape.c_str(),
-                    1e3 * seconds_["BM_Client" + shape].real);
+                    1e3 * Get("BM_Client" + shape).real);
       }
       if (Has("BM_Server" + shape)) {
         std::printf("  server%s: %.1f ms real, unmask %.1f ms real\n", shape.c_str(),
-                    1e3 * seconds_["BM_Server" + shape].real,
-                    seconds_["BM_Server" + shape].unmask_ms);
+                    1e3 * Get("BM_Server" + shape).real, Counter("BM_Server" + shape, "unmask_ms"));
       }
     }
   }
-
- private:
-  struct Entry {
-    double cpu = 0;
-    double real = 0;
-    double unmask_ms = 0;
-  };
-  bool Has(const std::string& key) const { return seconds_.count(key) != 0; }
-  std::map<std::string, Entry> seconds_;
 };
 
 }  // namespace

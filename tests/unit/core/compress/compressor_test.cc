@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <cerrno>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -20,77 +19,13 @@
 #include <tuple>
 #include <vector>
 
+#include "allocation_counter.h"
 #include "sotto/base/random.h"
 #include "sotto/core/compress/sparse_codec.h"
 
 // Allocation counting (Compress must not allocate): malloc and friends are replaced for this
 // binary (glibc exports the real allocator as __libc_*), so allocations inside libstdc++ and
 // the kernels count too. Skipped under sanitizers, which install their own allocator.
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
-    __has_feature(memory_sanitizer)
-#define SOTTO_TEST_SANITIZED 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SOTTO_TEST_SANITIZED 1
-#endif
-
-#if defined(__GLIBC__) && !defined(SOTTO_TEST_SANITIZED)
-#define SOTTO_COUNT_ALLOCATIONS 1
-#else
-#define SOTTO_COUNT_ALLOCATIONS 0
-#endif
-
-namespace {
-// Written only on the test's thread, while no pool threads exist.
-bool g_counting = false;
-size_t g_allocations = 0;
-}  // namespace
-
-#if SOTTO_COUNT_ALLOCATIONS
-namespace {
-void CountAllocation() {
-  if (g_counting) {
-    ++g_allocations;
-  }
-}
-}  // namespace
-
-extern "C" {
-void* __libc_malloc(size_t size);
-void* __libc_calloc(size_t count, size_t size);
-void* __libc_realloc(void* pointer, size_t size);
-void* __libc_memalign(size_t alignment, size_t size);
-
-void* malloc(size_t size) noexcept {
-  CountAllocation();
-  return __libc_malloc(size);
-}
-void* calloc(size_t count, size_t size) noexcept {
-  CountAllocation();
-  return __libc_calloc(count, size);
-}
-void* realloc(void* pointer, size_t size) noexcept {
-  CountAllocation();
-  return __libc_realloc(pointer, size);
-}
-void* memalign(size_t alignment, size_t size) noexcept {
-  CountAllocation();
-  return __libc_memalign(alignment, size);
-}
-void* aligned_alloc(size_t alignment, size_t size) noexcept {
-  CountAllocation();
-  return __libc_memalign(alignment, size);
-}
-int posix_memalign(void** pointer, size_t alignment, size_t size) noexcept {
-  CountAllocation();
-  *pointer = __libc_memalign(alignment, size);
-  return *pointer == nullptr ? ENOMEM : 0;
-}
-}  // extern "C"
-#endif
-
 namespace sotto::compress {
 namespace {
 
@@ -606,7 +541,7 @@ TEST(CompressorTest, ParseAndNames) {
 }
 
 TEST(CompressorTest, CompressDoesNotAllocate) {
-  if (!SOTTO_COUNT_ALLOCATIONS) {
+  if (!sotto::testing::AllocationCountingAvailable()) {
     GTEST_SKIP() << "allocation counting is off under sanitizers";
   }
   constexpr size_t kDim = 20000;
@@ -629,15 +564,14 @@ TEST(CompressorTest, CompressDoesNotAllocate) {
       SparseUpdate out;
       out.indices.reserve(kDim);
       out.values.reserve(kDim);
-      g_allocations = 0;
-      g_counting = true;
       Status s;
-      for (uint64_t r = 0; r < updates.size() && s.ok(); ++r) {
-        s = (*c)->Compress(updates[r], r + 1, &out);
-      }
-      g_counting = false;
+      const size_t allocations = sotto::testing::AllocationsDuring([&] {
+        for (uint64_t r = 0; r < updates.size() && s.ok(); ++r) {
+          s = (*c)->Compress(updates[r], r + 1, &out);
+        }
+      });
       ASSERT_TRUE(s.ok()) << s;
-      EXPECT_EQ(g_allocations, 0u);
+      EXPECT_EQ(allocations, 0u);
     }
   }
 }

@@ -6,7 +6,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cerrno>
 #include <cstddef>
 #include <cstdlib>
 #include <memory>
@@ -14,92 +13,18 @@
 #include <string>
 #include <vector>
 
+#include "allocation_counter.h"
 #include "sotto/base/random.h"
 #include "sotto/core/learn/dataset.h"
 #include "sotto/core/learn/model.h"
 #include "sotto/core/learn/optimizer.h"
-
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
-    __has_feature(memory_sanitizer)
-#define SOTTO_TEST_SANITIZED 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SOTTO_TEST_SANITIZED 1
-#endif
-
-#if defined(__GLIBC__) && !defined(SOTTO_TEST_SANITIZED)
-#define SOTTO_COUNT_ALLOCATIONS 1
-#else
-#define SOTTO_COUNT_ALLOCATIONS 0
-#endif
-
-namespace {
-
-// Written only on the test's thread; gtest runs tests on one thread.
-bool g_counting = false;
-size_t g_allocations = 0;
-
-}  // namespace
-
-#if SOTTO_COUNT_ALLOCATIONS
-namespace {
-void CountAllocation() {
-  if (g_counting) {
-    ++g_allocations;
-  }
-}
-}  // namespace
-
-extern "C" {
-void* __libc_malloc(size_t size);
-void* __libc_calloc(size_t count, size_t size);
-void* __libc_realloc(void* pointer, size_t size);
-void* __libc_memalign(size_t alignment, size_t size);
-
-void* malloc(size_t size) noexcept {
-  CountAllocation();
-  return __libc_malloc(size);
-}
-void* calloc(size_t count, size_t size) noexcept {
-  CountAllocation();
-  return __libc_calloc(count, size);
-}
-void* realloc(void* pointer, size_t size) noexcept {
-  CountAllocation();
-  return __libc_realloc(pointer, size);
-}
-void* memalign(size_t alignment, size_t size) noexcept {
-  CountAllocation();
-  return __libc_memalign(alignment, size);
-}
-void* aligned_alloc(size_t alignment, size_t size) noexcept {
-  CountAllocation();
-  return __libc_memalign(alignment, size);
-}
-int posix_memalign(void** pointer, size_t alignment, size_t size) noexcept {
-  CountAllocation();
-  *pointer = __libc_memalign(alignment, size);
-  return *pointer == nullptr ? ENOMEM : 0;
-}
-}  // extern "C"
-#endif
 
 namespace sotto::learn {
 namespace {
 
 constexpr uint64_t kSeed = 20261127;
 
-// Counts the allocations made while `body` runs.
-template <typename Body>
-size_t AllocationsDuring(Body body) {
-  g_allocations = 0;
-  g_counting = true;
-  body();
-  g_counting = false;
-  return g_allocations;
-}
+using ::sotto::testing::AllocationsDuring;
 
 std::unique_ptr<Model> Make(ModelKind kind, size_t dim, int classes,
                             std::vector<size_t> hidden = {}, double l2 = 0.0) {
@@ -136,7 +61,7 @@ Dataset RandomData(size_t n, size_t dim, int classes, uint64_t seed) {
 class NoAllocTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!SOTTO_COUNT_ALLOCATIONS) {
+    if (!sotto::testing::AllocationCountingAvailable()) {
       GTEST_SKIP() << "allocation counting needs glibc and no sanitizer";
     }
   }
