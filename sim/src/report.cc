@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "sotto/base/logging.h"
+#include "sotto/secagg/support.h"
 
 namespace sotto::sim {
 namespace {
@@ -197,13 +198,13 @@ Status WritePlotSvg(const std::string& path, const std::string& title,
 Status WriteRoundsCsv(const std::string& path, const std::vector<RoundRecord>& rounds) {
   std::ostringstream csv;
   csv << "round,participants,train_loss,test_loss,test_accuracy,uplink_bytes,downlink_bytes,"
-         "cumulative_uplink_bytes,seconds\n";
+         "cumulative_uplink_bytes,seconds,support_size,dropped,aborted\n";
   for (const RoundRecord& r : rounds) {
     csv << r.round << ',' << r.participants << ',' << Fmt("%.6g", r.train_loss) << ','
         << (r.evaluated ? Fmt("%.6g", r.test_loss) : "") << ','
         << (r.evaluated ? Fmt("%.6g", r.test_accuracy) : "") << ',' << r.uplink_bytes << ','
         << r.downlink_bytes << ',' << r.cumulative_uplink_bytes << ',' << Fmt("%.4f", r.seconds)
-        << '\n';
+        << ',' << r.support_size << ',' << r.dropped << ',' << (r.aborted ? 1 : 0) << '\n';
   }
   return WriteFile(path, csv.str());
 }
@@ -239,6 +240,12 @@ Status WriteSummaryJson(const std::string& path, const SimConfig& config, const 
      << "  \"model\": \"" << learn::ModelKindName(config.model.kind) << "\",\n"
      << "  \"strategy\": \"" << core::StrategyKindName(config.strategy.kind) << "\",\n"
      << "  \"seed\": " << config.seed << ",\n"
+     << "  \"compression\": \"" << CompressionModeName(config.compression) << "\",\n"
+     << "  \"secure_aggregation\": "
+     << (config.secagg.enabled
+             ? "\"" + std::string(secagg::SupportPolicyName(config.secagg.policy)) + "\""
+             : std::string("null"))
+     << ",\n"
      << "  \"num_parameters\": " << result.num_parameters << ",\n"
      << "  \"final_accuracy\": " << Fmt("%.6f", result.final_accuracy) << ",\n"
      << "  \"best_accuracy\": " << Fmt("%.6f", result.best_accuracy) << ",\n"
@@ -258,7 +265,13 @@ std::string FormatRoundLine(const RoundRecord& r, int total_rounds) {
                 "(%.1fs)",
                 width, r.round, total_rounds, r.participants, r.train_loss, acc.c_str(),
                 FormatBytes(static_cast<double>(r.uplink_bytes)).c_str(), r.seconds);
-  return buf;
+  std::string line = buf;
+  if (r.support_size > 0) {
+    line += "  secagg |S| " + std::to_string(r.support_size);
+    if (r.dropped > 0) line += " dropped " + std::to_string(r.dropped);
+    if (r.aborted) line += "  ABORTED (too few survivors; model unchanged)";
+  }
+  return line;
 }
 
 std::string FormatResultTable(const SimConfig& config, const SimResult& result) {

@@ -21,6 +21,18 @@ for f in rounds.csv accuracy.svg summary.json; do
 done
 [ "$(wc -l <"$out/run/rounds.csv")" -eq 4 ] || fail "rounds.csv should have a header and 3 rows"
 grep -q '"final_accuracy"' "$out/run/summary.json" || fail "summary.json lacks final_accuracy"
+# Secure aggregation is on by default: every round line names the secure support.
+grep -q "secure aggregation: global_topk" "$log" || fail "the header does not describe secagg"
+grep -q "round 3/3.*secagg |S|" "$log" || fail "no secure-support figure on round 3"
+grep -q '"secure_aggregation": "global_topk"' "$out/run/summary.json" || fail "summary lacks secagg"
+
+# Clients going offline mid-round are recovered from; --no-secagg is plaintext.
+"$sotto" sim --dataset synthetic --model logistic --clients 8 --rounds 2 --partition iid \
+  --secagg-dropout 0.25 --out "$out/drop" >"$log" 2>&1 || { cat "$log"; fail "dropout run failed"; }
+grep -q "round 2/2.*dropped 2" "$log" || { cat "$log"; fail "no dropped clients reported"; }
+"$sotto" sim --dataset synthetic --model logistic --clients 4 --rounds 1 --no-secagg \
+  --out "$out/plain" >"$log" 2>&1 || { cat "$log"; fail "plaintext run failed"; }
+grep -q "secure aggregation: off" "$log" || fail "--no-secagg is not reported as off"
 
 expect_usage_error() {
   local pattern="$1"; shift
@@ -35,6 +47,8 @@ expect_usage_error "rounds" sim --rounds=abc
 expect_usage_error "unknown flag --bogus" sim --bogus
 expect_usage_error "fraction" sim --dataset synthetic --fraction 2
 expect_usage_error "unknown command" frobnicate
+expect_usage_error "secagg-support" sim --dataset synthetic --secagg-support bogus
+expect_usage_error "secagg-support" sim --dataset synthetic --secagg-support union_threshold
 
 set +e
 msg="$("$sotto" sim --data-dir /nonexistent --out "$out/x" 2>&1)"

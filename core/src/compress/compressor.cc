@@ -69,6 +69,31 @@ size_t CapacityFor(SparsifierKind kind, size_t dim, size_t k) {
   return dim;
 }
 
+// Refuses a non-finite u_i, or an a_i = u_i + e_i the value coding cannot carry exactly, before
+// any state changes. One test covers both (NaN/Inf make |a_i| fail the comparison, e being
+// finite); the slow loop only runs to name the culprit.
+Status CheckUpdate(std::span<const float> update, std::span<const float> e, float bound) {
+  size_t bad = 0;
+  for (size_t i = 0; i < update.size(); ++i) {
+    bad += !(std::fabs(update[i] + e[i]) < bound);
+  }
+  if (bad == 0) {
+    return OkStatus();
+  }
+  for (size_t i = 0; i < update.size(); ++i) {
+    if (!std::isfinite(update[i])) {
+      return Invalid("Compress: update[" + std::to_string(i) + "] is not finite (" +
+                     std::to_string(update[i]) + ")");
+    }
+    const float a = update[i] + e[i];
+    if (!(std::fabs(a) < bound)) {
+      return Invalid("Compress: update[" + std::to_string(i) + "] + error = " +
+                     std::to_string(a) + " is beyond what the value coding carries exactly");
+    }
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 Status ValidateCompressorOptions(const CompressorOptions& options) {
@@ -123,6 +148,7 @@ struct Compressor::State {
   std::vector<uint32_t> idx;
   std::vector<float> val;
   std::vector<uint32_t> support;  // random-k
+  std::vector<uint32_t> support_idx;  // CompressOnSupport's index output
   std::unique_ptr<kernels::ThreadPool> pool;
   kernels::ExecOptions exec;
   kernels::Scratch scratch;
@@ -196,26 +222,7 @@ Status Compressor::Compress(std::span<const float> update, uint64_t round, Spars
   const ValueCoding coding = s.options.value_coding;
   std::span<float> e = s.error;
 
-  // Refuse before any state changes. One test covers a non-finite u_i (NaN/Inf make |a_i|
-  // fail the comparison, e being finite) and an a_i the coding cannot carry exactly.
-  const float bound = internal::MagnitudeBound(coding);
-  size_t bad = 0;
-  for (size_t i = 0; i < s.dim; ++i) {
-    bad += !(std::fabs(update[i] + e[i]) < bound);
-  }
-  if (bad != 0) {
-    for (size_t i = 0; i < s.dim; ++i) {
-      if (!std::isfinite(update[i])) {
-        return Invalid("Compress: update[" + std::to_string(i) + "] is not finite (" +
-                       std::to_string(update[i]) + ")");
-      }
-      const float a = update[i] + e[i];
-      if (!(std::fabs(a) < bound)) {
-        return Invalid("Compress: update[" + std::to_string(i) + "] + error = " +
-                       std::to_string(a) + " is beyond what the value coding carries exactly");
-      }
-    }
-  }
+  RETURN_IF_ERROR(CheckUpdate(update, e, internal::MagnitudeBound(coding)));
 
   size_t count = 0;
   if (s.options.sparsifier == SparsifierKind::kIdentity) {
@@ -272,6 +279,62 @@ Status Compressor::Compress(std::span<const float> update, uint64_t round, Spars
   // assign() reuses the capacity of a message the caller passes again: no allocation.
   out->indices.assign(s.idx.begin(), s.idx.begin() + static_cast<std::ptrdiff_t>(count));
   out->values.assign(s.val.begin(), s.val.begin() + static_cast<std::ptrdiff_t>(count));
+  return OkStatus();
+}
+
+Status Compressor::CompressOnSupport(std::span<const float> update,
+                                     std::span<const uint32_t> support, std::span<float> values) {
+  State& s = *state_;
+  if (update.size() != s.dim) {
+    return Invalid("CompressOnSupport: update has " + std::to_string(update.size()) +
+                   " values, the compressor " + std::to_string(s.dim));
+  }
+  if (values.size() != support.size()) {
+    return Invalid("CompressOnSupport: " + std::to_string(values.size()) + " values for a " +
+                   std::to_string(support.size()) + "-coordinate support");
+  }
+  std::span<float> e = s.error;
+  RETURN_IF_ERROR(CheckUpdate(update, e, internal::MagnitudeBound(ValueCoding::kFp32)));
+  if (s.support_idx.size() < support.size()) {
+    s.support_idx.resize(support.size());  // grows once to the largest support seen
+  }
+  const size_t scratch_bytes = kernels::ErrorFeedbackScratchBytes(
+      s.dim, kernels::EfSelection::Support(support), support.size(), s.exec);
+  if (s.scratch_span.size() < scratch_bytes) {
+    s.scratch_span = s.scratch.Get(scratch_bytes);
+  }
+  // An argument error (support not ascending, a coordinate >= dim) returns before the kernel
+  // writes anything, so the state is intact.
+  RETURN_IF_ERROR(kernels::ErrorFeedbackStep(update, e, kernels::EfSelection::Support(support),
+                                             std::span(s.support_idx).first(support.size()),
+                                             values, s.scratch_span, s.exec)
+                      .status());
+  if (s.options.error_feedback == ErrorFeedback::kNone) {
+    std::fill(e.begin(), e.end(), 0.0f);
+  }
+  return OkStatus();
+}
+
+Status Compressor::AddResidual(std::span<const uint32_t> support,
+                               std::span<const float> residual) {
+  State& s = *state_;
+  if (residual.size() != support.size()) {
+    return Invalid("AddResidual: " + std::to_string(residual.size()) + " residuals for a " +
+                   std::to_string(support.size()) + "-coordinate support");
+  }
+  for (size_t j = 0; j < support.size(); ++j) {
+    if (support[j] >= s.dim || !std::isfinite(residual[j])) {
+      return Invalid("AddResidual: entry " + std::to_string(j) + " (coordinate " +
+                     std::to_string(support[j]) + ", residual " + std::to_string(residual[j]) +
+                     ") is out of range or not finite");
+    }
+  }
+  if (s.options.error_feedback == ErrorFeedback::kNone) {
+    return OkStatus();
+  }
+  for (size_t j = 0; j < support.size(); ++j) {
+    s.error[support[j]] += residual[j];
+  }
   return OkStatus();
 }
 

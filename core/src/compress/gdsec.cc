@@ -108,7 +108,40 @@ struct GdSecClient::State {
   kernels::ExecOptions exec;
   kernels::Scratch scratch;
   std::span<std::byte> scratch_span;
+
+  // v = grad - h_m + e_m (into `v`), refusing a non-finite gradient or a difference outside the
+  // fixed-point range of h or the value coding. Changes nothing but `v`.
+  Status ComputeDifference(std::span<const float> gradient);
 };
+
+Status GdSecClient::State::ComputeDifference(std::span<const float> gradient) {
+  // v = grad - h_m + e_m, in double from the exact fixed-point h_m (a float view of h_m would
+  // add its own rounding to every step), rounded once to float: e = v - sent below is then
+  // exact in float.
+  const ValueCoding coding = options.value_coding;
+  const float bound = std::min(internal::MagnitudeBound(coding), kMaxDifference);
+  size_t bad = 0;
+  for (size_t i = 0; i < dim; ++i) {
+    const float diff = static_cast<float>(static_cast<double>(gradient[i]) - HToDouble(h[i]) +
+                                          static_cast<double>(error[i]));
+    v[i] = diff;
+    bad += !(std::fabs(diff) < bound);
+  }
+  if (bad != 0) {
+    for (size_t i = 0; i < dim; ++i) {
+      if (!std::isfinite(gradient[i])) {
+        return Invalid("Encode: gradient[" + std::to_string(i) + "] is not finite (" +
+                       std::to_string(gradient[i]) + ")");
+      }
+      if (!(std::fabs(v[i]) < bound)) {
+        return Invalid("Encode: the difference at " + std::to_string(i) + " (" +
+                       std::to_string(v[i]) + ") is outside the fixed-point range of h" +
+                       " or of the value coding");
+      }
+    }
+  }
+  return OkStatus();
+}
 
 GdSecClient::GdSecClient(std::unique_ptr<State> state) : state_(std::move(state)) {}
 GdSecClient::~GdSecClient() = default;
@@ -157,31 +190,8 @@ Status GdSecClient::Encode(std::span<const float> gradient, std::span<const floa
     }
   }
 
-  // v = grad - h_m + e_m, in double from the exact fixed-point h_m (a float view of h_m would
-  // add its own rounding to every step), rounded once to float: e = v - sent below is then
-  // exact in float.
+  RETURN_IF_ERROR(s.ComputeDifference(gradient));
   const ValueCoding coding = s.options.value_coding;
-  const float bound = std::min(internal::MagnitudeBound(coding), kMaxDifference);
-  size_t bad = 0;
-  for (size_t i = 0; i < s.dim; ++i) {
-    const float v = static_cast<float>(static_cast<double>(gradient[i]) - HToDouble(s.h[i]) +
-                                       static_cast<double>(s.error[i]));
-    s.v[i] = v;
-    bad += !(std::fabs(v) < bound);
-  }
-  if (bad != 0) {
-    for (size_t i = 0; i < s.dim; ++i) {
-      if (!std::isfinite(gradient[i])) {
-        return Invalid("Encode: gradient[" + std::to_string(i) + "] is not finite (" +
-                       std::to_string(gradient[i]) + ")");
-      }
-      if (!(std::fabs(s.v[i]) < bound)) {
-        return Invalid("Encode: the difference at " + std::to_string(i) + " (" +
-                       std::to_string(s.v[i]) + ") is outside the fixed-point range of h" +
-                       " or of the value coding");
-      }
-    }
-  }
 
   // Select. Nothing of the state has changed yet.
   size_t count = 0;
@@ -231,6 +241,62 @@ Status GdSecClient::Encode(std::span<const float> gradient, std::span<const floa
   out->format.value_coding = coding;
   out->indices.assign(s.idx.begin(), s.idx.begin() + static_cast<std::ptrdiff_t>(count));
   out->values.assign(s.val.begin(), s.val.begin() + static_cast<std::ptrdiff_t>(count));
+  return OkStatus();
+}
+
+Status GdSecClient::EncodeOnSupport(std::span<const float> gradient,
+                                    std::span<const uint32_t> support, double clip,
+                                    std::span<int64_t> q) {
+  State& s = *state_;
+  if (gradient.size() != s.dim) {
+    return Invalid("EncodeOnSupport: gradient has " + std::to_string(gradient.size()) +
+                   " values, the client " + std::to_string(s.dim));
+  }
+  if (q.size() != support.size()) {
+    return Invalid("EncodeOnSupport: " + std::to_string(q.size()) + " outputs for a " +
+                   std::to_string(support.size()) + "-coordinate support");
+  }
+  if (!(clip > 0.0 && clip < static_cast<double>(kMaxDifference))) {
+    return Invalid("EncodeOnSupport: clip must be in (0, 2^22), got " + std::to_string(clip));
+  }
+  for (size_t j = 0; j < support.size(); ++j) {
+    if (support[j] >= s.dim || (j > 0 && support[j] <= support[j - 1])) {
+      return Invalid("EncodeOnSupport: the support must be strictly ascending and below " +
+                     std::to_string(s.dim) + " (entry " + std::to_string(j) + " is " +
+                     std::to_string(support[j]) + ")");
+    }
+  }
+  RETURN_IF_ERROR(s.ComputeDifference(gradient));
+  // Commit: e = v off the support; on it sent = q * 2^-kGdSecFracBits with q the rounded,
+  // clipped difference, e = v - sent, h_m += beta_q * q: exactly the integers the ring carries.
+  std::copy(s.v.begin(), s.v.end(), s.error.begin());
+  const float limit = static_cast<float>(clip);
+  for (size_t j = 0; j < support.size(); ++j) {
+    const uint32_t i = support[j];
+    const int64_t qi = GdSecQuantize(std::clamp(s.v[i], -limit, limit));
+    q[j] = qi;
+    s.error[i] = s.v[i] - static_cast<float>(static_cast<double>(qi) * kInvFracScale);
+    s.h[i] = WrapAdd(s.h[i], WrapMul(s.beta_q, qi));
+  }
+  return OkStatus();
+}
+
+GdSecClient::Snapshot GdSecClient::Save() const { return Snapshot{state_->h, state_->error}; }
+
+Status GdSecClient::Restore(const Snapshot& snapshot) {
+  State& s = *state_;
+  if (snapshot.h.size() != s.dim || snapshot.error.size() != s.dim) {
+    return Invalid("Restore: a snapshot of " + std::to_string(snapshot.h.size()) + " / " +
+                   std::to_string(snapshot.error.size()) + " values for dim " +
+                   std::to_string(s.dim));
+  }
+  for (size_t i = 0; i < s.dim; ++i) {
+    if (!std::isfinite(snapshot.error[i])) {
+      return Invalid("Restore: error[" + std::to_string(i) + "] is not finite");
+    }
+  }
+  s.h = snapshot.h;
+  s.error = snapshot.error;
   return OkStatus();
 }
 

@@ -47,6 +47,22 @@ TEST(ReportTest, CsvHasHeaderAndOneLinePerRound) {
   EXPECT_NE(csv.find("\n2,3,1.5,0,0.75,1000,0,2000,"), std::string::npos) << csv;
 }
 
+TEST(ReportTest, RoundLineShowsTheSecureRound) {
+  RoundRecord r;
+  r.round = 3;
+  r.participants = 8;
+  r.support_size = 1017;
+  r.dropped = 2;
+  std::string line = FormatRoundLine(r, 20);
+  EXPECT_NE(line.find("secagg |S| 1017 dropped 2"), std::string::npos) << line;
+  EXPECT_EQ(line.find("ABORTED"), std::string::npos) << line;
+  r.aborted = true;
+  line = FormatRoundLine(r, 20);
+  EXPECT_NE(line.find("ABORTED"), std::string::npos) << line;
+  r.support_size = 0;  // plaintext rounds say nothing about secure aggregation
+  EXPECT_EQ(FormatRoundLine(r, 20).find("secagg"), std::string::npos);
+}
+
 TEST(ReportTest, SvgIsWellFormedAndHasEverySeries) {
   const std::string path = testing::TempDir() + "/plot.svg";
   ASSERT_TRUE(WriteRunPlot(path, "a <title>", TwoRounds()).ok());

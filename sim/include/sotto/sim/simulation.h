@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@
 #include "sotto/core/learn/optimizer.h"
 #include "sotto/core/strategy.h"
 #include "sotto/core/trainer.h"
+#include "sotto/secagg/config.h"
 
 namespace sotto::sim {
 
@@ -42,6 +44,35 @@ enum class PartitionKind { kIid, kDirichlet, kShards };
 //           update pre-scaled by its share of the data so that the estimate is the weighted
 //           mean.
 enum class CompressionMode { kDense, kSparse, kGdSec };
+
+// Secure aggregation of the uplink (sotto/secagg; docs/SECURITY.md). Each round runs the
+// SecAgg / SecAgg+ state machines in memory over the selected clients; the server learns only
+// the sum of their (weighted, fixed-point) updates on the round's support S and the sum of their
+// weights. S comes from a public policy, the same for every client:
+//   dense          S = all d coordinates (compression dense only: nothing is sparsified).
+//   shared_random  |S| = density * d coordinates from a public per-round seed.
+//   global_topk    the top (1 - explore) |S| coordinates of the previous round's aggregate
+//                  (which the server publishes anyway), plus explore |S| drawn at random from
+//                  the rest; the first round is shared_random.
+// With kSparse the compressor's error feedback runs on S (Compressor::CompressOnSupport) and
+// the sparsifier is not used; with kGdSec, GdSecClient::EncodeOnSupport. Error feedback also
+// keeps what the fixed-point encoding clipped or rounded away.
+struct SecAggSimOptions {
+  bool enabled = false;
+  secagg::SupportPolicy policy = secagg::SupportPolicy::kGlobalTopK;
+  double density = 0.0;  // |S| / d; 0 = the compressor's (or GD-SEC's) density
+  double explore = 0.5;  // global_topk: the share of S drawn at random
+  double clip = 4.0;     // fixed point: values are clipped to [-clip, clip] before encoding
+  // 0: the smallest ring that holds the sum of n clipped inputs at a useful resolution (2^32 up
+  // to 1024 clients for FedAvg, and for GD-SEC while n * clip * 2^24 < 2^31; else 2^64).
+  int ring_bits = 0;
+  // SecAgg+ degree; -1: RecommendedSecAggPlusDegree(n) (the complete graph for small n);
+  // 0: the complete graph. The threshold is a majority of each closed neighbourhood.
+  int degree = -1;
+  // Share of the selected clients that go offline each round after sharing their keys (drawn
+  // from the run seed): the server must rebuild their masks from the survivors' shares.
+  double dropout = 0.0;
+};
 
 struct SimConfig {
   // Data: "fashion-mnist" (from data_dir) or "synthetic" (a seeded logistic-regression
@@ -61,6 +92,7 @@ struct SimConfig {
   CompressionMode compression = CompressionMode::kDense;
   compress::CompressorOptions compressor;  // kSparse
   compress::GdSecOptions gdsec;            // kGdSec
+  SecAggSimOptions secagg;
 
   int rounds = 20;
   double fraction = 1.0;  // share of clients selected per round (at least 1)
@@ -83,6 +115,10 @@ struct RoundRecord {
   uint64_t downlink_bytes = 0;  // server -> client, this round, all clients
   uint64_t cumulative_uplink_bytes = 0;
   double seconds = 0.0;  // wall time of the round
+  // Secure aggregation (zero/false when off).
+  uint64_t support_size = 0;  // |S|
+  size_t dropped = 0;         // clients the server dropped (offline or refused)
+  bool aborted = false;       // too few survivors: no aggregate, the model did not move
 };
 
 struct SimResult {
@@ -126,6 +162,10 @@ class Simulation {
   std::unique_ptr<core::Strategy> strategy_;
   std::vector<float> params_;
   bool ran_ = false;
+
+  // Secure aggregation: this round's public parameters, the inputs of the participants.
+  StatusOr<secagg::RoundConfig> SecAggRoundConfig(int round, const std::vector<size_t>& selected,
+                                                  std::span<const float> previous_aggregate) const;
 };
 
 std::string_view PartitionKindName(PartitionKind kind);

@@ -578,3 +578,91 @@ TEST(CompressorTest, CompressDoesNotAllocate) {
 
 }  // namespace
 }  // namespace sotto::compress
+
+namespace sotto::compress {
+namespace {
+
+// Error feedback on a support fixed by a secure-aggregation policy: on S the value a = u + e
+// is handed out and e becomes 0; off S, e = a; the residual handed back lands in e on S.
+TEST(CompressorOnSupportTest, ConservesAndTakesTheResidualBack) {
+  constexpr uint64_t kSeed = 4242;
+  constexpr size_t kDim = 1000;
+  Prng rng(kSeed);
+  CompressorOptions options;  // top-k 1 %, classic EF: the sparsifier is bypassed
+  auto compressor = Compressor::Create(options, kDim);
+  ASSERT_TRUE(compressor.ok()) << compressor.status();
+  Compressor& c = **compressor;
+
+  std::vector<uint32_t> support;
+  for (uint32_t i = 3; i < kDim; i += 7) support.push_back(i);
+  for (int round = 0; round < 4; ++round) {
+    const std::vector<float> u = RandomUpdate(rng, kDim);
+    const std::vector<float> e_old(c.error().begin(), c.error().end());
+    std::vector<float> values(support.size());
+    ASSERT_TRUE(c.CompressOnSupport(u, support, values).ok());
+    std::vector<bool> on(kDim, false);
+    for (size_t j = 0; j < support.size(); ++j) {
+      on[support[j]] = true;
+      EXPECT_EQ(Bits(values[j]), Bits(u[support[j]] + e_old[support[j]]))
+          << "seed " << kSeed << ", round " << round << ", entry " << j;
+    }
+    for (size_t i = 0; i < kDim; ++i) {
+      EXPECT_EQ(Bits(c.error()[i]), Bits(on[i] ? 0.0f : u[i] + e_old[i]))
+          << "seed " << kSeed << ", round " << round << ", coordinate " << i;
+    }
+    // The ring carried a clipped value: the rest goes back into e on S.
+    std::vector<float> residual(support.size());
+    for (size_t j = 0; j < support.size(); ++j) {
+      residual[j] = values[j] - std::clamp(values[j], -0.5f, 0.5f);
+    }
+    ASSERT_TRUE(c.AddResidual(support, residual).ok());
+    for (size_t j = 0; j < support.size(); ++j) {
+      EXPECT_EQ(Bits(c.error()[support[j]]), Bits(residual[j])) << "seed " << kSeed;
+    }
+  }
+}
+
+TEST(CompressorOnSupportTest, RefusesBadInputsWithTheStateUntouched) {
+  constexpr size_t kDim = 64;
+  auto compressor = Compressor::Create(CompressorOptions{}, kDim);
+  ASSERT_TRUE(compressor.ok());
+  Compressor& c = **compressor;
+  std::vector<float> u(kDim, 1.0f);
+  std::vector<float> values(2);
+  ASSERT_TRUE(c.CompressOnSupport(u, std::vector<uint32_t>{1, 2}, values).ok());
+  const std::vector<float> before(c.error().begin(), c.error().end());
+
+  EXPECT_EQ(c.CompressOnSupport(u, std::vector<uint32_t>{2, 1}, values).code(),
+            StatusCode::kInvalidArgument);  // not ascending
+  EXPECT_EQ(c.CompressOnSupport(u, std::vector<uint32_t>{1, kDim}, values).code(),
+            StatusCode::kInvalidArgument);  // out of range
+  EXPECT_EQ(c.CompressOnSupport(u, std::vector<uint32_t>{1}, values).code(),
+            StatusCode::kInvalidArgument);  // sizes differ
+  std::vector<float> bad = u;
+  bad[5] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_EQ(c.CompressOnSupport(bad, std::vector<uint32_t>{1, 2}, values).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(c.AddResidual(std::vector<uint32_t>{1, 2}, std::vector<float>{1.0f}).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(c.AddResidual(std::vector<uint32_t>{kDim}, std::vector<float>{1.0f}).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(c.AddResidual(std::vector<uint32_t>{1}, std::vector<float>{INFINITY}).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::vector<float>(c.error().begin(), c.error().end()), before);
+}
+
+TEST(CompressorOnSupportTest, WithoutErrorFeedbackNothingIsKept) {
+  CompressorOptions options;
+  options.error_feedback = ErrorFeedback::kNone;
+  auto compressor = Compressor::Create(options, 16);
+  ASSERT_TRUE(compressor.ok());
+  std::vector<float> u(16, 2.0f);
+  std::vector<float> values(1);
+  ASSERT_TRUE((*compressor)->CompressOnSupport(u, std::vector<uint32_t>{4}, values).ok());
+  EXPECT_EQ(values[0], 2.0f);
+  ASSERT_TRUE((*compressor)->AddResidual(std::vector<uint32_t>{4}, values).ok());
+  for (float e : (*compressor)->error()) EXPECT_EQ(e, 0.0f);
+}
+
+}  // namespace
+}  // namespace sotto::compress

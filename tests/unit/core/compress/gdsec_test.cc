@@ -708,3 +708,115 @@ TEST(GdSecTest, ServerRefusesMismatchesWithTheSumUntouched) {
 
 }  // namespace
 }  // namespace sotto::compress
+
+namespace sotto::compress {
+namespace {
+
+// Secure aggregation delivers only the sum of the workers' ring integers on a shared support;
+// GD-SEC's server h must still equal the sum of the workers' h_m bit for bit, and what the clip
+// cut off must stay in e_m.
+TEST(GdSecOnSupportTest, ServerHEqualsSumOfWorkerHThroughIntegerSums) {
+  constexpr uint64_t kSeed = 90210;
+  constexpr size_t kDim = 500;
+  constexpr size_t kWorkers = 6;
+  constexpr double kClip = 0.75;
+  Prng rng(kSeed);
+  GdSecOptions options;
+  options.beta = 0.3;
+  std::vector<std::unique_ptr<GdSecClient>> workers;
+  for (size_t m = 0; m < kWorkers; ++m) {
+    auto w = GdSecClient::Create(options, kDim);
+    ASSERT_TRUE(w.ok()) << w.status();
+    workers.push_back(std::move(w).value());
+  }
+  GdSecServer server(options, kDim);
+  std::vector<float> gradient(kDim), estimate(kDim);
+  const int64_t max_q = static_cast<int64_t>(std::ceil(kClip * 0x1p24));
+  for (int step = 0; step < 60; ++step) {
+    // A fresh support each step, as a shared_random policy gives.
+    std::vector<uint32_t> support;
+    for (uint32_t i = 0; i < kDim; ++i) {
+      if (rng.Uniform() < 0.2) support.push_back(i);
+    }
+    std::vector<int64_t> sum_q(kDim, 0);
+    for (size_t m = 0; m < kWorkers; ++m) {
+      for (float& g : gradient) g = static_cast<float>(rng.Normal());
+      const std::vector<float> e_old(workers[m]->error().begin(), workers[m]->error().end());
+      std::vector<float> h_old(kDim);
+      workers[m]->HFloat(h_old);
+      std::vector<int64_t> q(support.size());
+      ASSERT_TRUE(workers[m]->EncodeOnSupport(gradient, support, kClip, q).ok());
+      for (size_t j = 0; j < support.size(); ++j) {
+        ASSERT_LE(std::llabs(q[j]), max_q) << "seed " << kSeed << ", step " << step;
+        sum_q[support[j]] += q[j];
+      }
+    }
+    ASSERT_TRUE(server.Step(sum_q, estimate).ok());
+    std::vector<int64_t> total(kDim, 0);
+    for (const auto& w : workers) {
+      for (size_t i = 0; i < kDim; ++i) total[i] += w->h_fixed()[i];
+    }
+    ASSERT_EQ(std::vector<int64_t>(server.h_fixed().begin(), server.h_fixed().end()), total)
+        << "seed " << kSeed << ", step " << step;
+  }
+}
+
+TEST(GdSecOnSupportTest, ClippedExcessStaysInTheError) {
+  GdSecOptions options;
+  options.beta = 1.0;
+  auto w = GdSecClient::Create(options, 4);
+  ASSERT_TRUE(w.ok());
+  const std::vector<float> gradient = {3.0f, -0.25f, 5.0f, -7.0f};
+  const std::vector<uint32_t> support = {0, 1, 3};
+  std::vector<int64_t> q(3);
+  ASSERT_TRUE((*w)->EncodeOnSupport(gradient, support, 1.0, q).ok());
+  EXPECT_EQ(q[0], int64_t{1} << 24);       // 3 clipped to 1
+  EXPECT_EQ(q[1], -(int64_t{1} << 22));    // -0.25 exactly
+  EXPECT_EQ(q[2], -(int64_t{1} << 24));    // -7 clipped to -1
+  const auto e = (*w)->error();
+  EXPECT_EQ(e[0], 2.0f);
+  EXPECT_EQ(e[1], 0.0f);
+  EXPECT_EQ(e[2], 5.0f);  // off the support: all of it
+  EXPECT_EQ(e[3], -6.0f);
+  EXPECT_EQ((*w)->h_fixed()[0], (int64_t{1} << 24) << kGdSecBetaBits);
+  EXPECT_EQ((*w)->h_fixed()[2], 0);
+}
+
+TEST(GdSecOnSupportTest, RefusesBadInputsAndRestoresSnapshots) {
+  GdSecOptions options;
+  auto w = GdSecClient::Create(options, 8);
+  ASSERT_TRUE(w.ok());
+  std::vector<float> gradient(8, 0.5f);
+  std::vector<int64_t> q(2);
+  const GdSecClient::Snapshot before = (*w)->Save();
+  EXPECT_EQ((*w)->EncodeOnSupport(gradient, std::vector<uint32_t>{3, 3}, 1.0, q).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ((*w)->EncodeOnSupport(gradient, std::vector<uint32_t>{3, 8}, 1.0, q).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ((*w)->EncodeOnSupport(gradient, std::vector<uint32_t>{3}, 1.0, q).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ((*w)->EncodeOnSupport(gradient, std::vector<uint32_t>{1, 3}, 0.0, q).code(),
+            StatusCode::kInvalidArgument);
+  std::vector<float> nan = gradient;
+  nan[6] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_EQ((*w)->EncodeOnSupport(nan, std::vector<uint32_t>{1, 3}, 1.0, q).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ((*w)->Save().h, before.h);
+  EXPECT_EQ((*w)->Save().error, before.error);
+
+  // A round that does not count: the state goes back to the snapshot.
+  ASSERT_TRUE((*w)->EncodeOnSupport(gradient, std::vector<uint32_t>{1, 3}, 1.0, q).ok());
+  EXPECT_NE((*w)->Save().h, before.h);
+  ASSERT_TRUE((*w)->Restore(before).ok());
+  EXPECT_EQ((*w)->Save().h, before.h);
+  EXPECT_EQ((*w)->Save().error, before.error);
+  GdSecClient::Snapshot wrong = before;
+  wrong.h.pop_back();
+  EXPECT_EQ((*w)->Restore(wrong).code(), StatusCode::kInvalidArgument);
+  wrong = before;
+  wrong.error[0] = INFINITY;
+  EXPECT_EQ((*w)->Restore(wrong).code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace sotto::compress

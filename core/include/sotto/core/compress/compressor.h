@@ -72,6 +72,20 @@ class Compressor {
   // non-finite update with InvalidArgument before touching any state (BAD_INPUTS row 8).
   Status Compress(std::span<const float> update, uint64_t round, SparseUpdate* out);
 
+  // Secure aggregation (sotto/secagg): the round's support S is fixed by its policy and is the
+  // same for every client, so the sparsifier is bypassed and error feedback runs on S:
+  //   a = u + e;   values[i] = a[support[i]];   e = a, with e[support[i]] = 0.
+  // The caller encodes `values` for the ring (clipping, rounding) and hands back what the ring
+  // did not carry with AddResidual. support: strictly ascending, every coordinate < dim;
+  // values: support.size() floats. InvalidArgument, state untouched, for a non-finite update
+  // or bad spans. Allocates only when the support is larger than any seen before.
+  Status CompressOnSupport(std::span<const float> update, std::span<const uint32_t> support,
+                           std::span<float> values);
+  // e[support[i]] += residual[i]: the error feedback of the ring encoding (residual = value -
+  // what the ring carried). Nothing changes under kNone. InvalidArgument (state untouched) for
+  // sizes that differ, a coordinate >= dim or a non-finite residual.
+  Status AddResidual(std::span<const uint32_t> support, std::span<const float> residual);
+
   // The random-k support of `round` (every client computes the same one).
   Status RandomSupport(uint64_t round, std::vector<uint32_t>* support) const;
 

@@ -72,6 +72,27 @@ class GdSecClient {
   Status Encode(std::span<const float> gradient, std::span<const float> movement,
                 SparseUpdate* out);
 
+  // One step under secure aggregation: the round's support S (strictly ascending, < dim) is
+  // fixed by its policy, so the rule is bypassed. On S the difference is clipped to
+  // [-clip, clip] and rounded to q = GdSecQuantize(v_i), the integers the ring carries (their
+  // sum is what GdSecServer::Step takes); e = v - q * 2^-kGdSecFracBits and h_m += beta * q, so
+  // the clipped excess stays in e_m and the server's h still equals sum_m h_m exactly. |q_i| <=
+  // ceil(clip * 2^kGdSecFracBits). InvalidArgument (state untouched) for a non-finite gradient,
+  // bad spans or support, or clip outside (0, 2^22).
+  Status EncodeOnSupport(std::span<const float> gradient, std::span<const uint32_t> support,
+                         double clip, std::span<int64_t> q);
+
+  // The state that outlives a round: h_m (fixed point) and e_m. A round that aborts after
+  // Encode restores the state saved before it (the server's h did not move), and a checkpoint
+  // keeps it. Restore: InvalidArgument (state untouched) for lengths other than dim or a
+  // non-finite error.
+  struct Snapshot {
+    std::vector<int64_t> h;
+    std::vector<float> error;
+  };
+  Snapshot Save() const;
+  Status Restore(const Snapshot& snapshot);
+
   // h_m as fixed-point integers and as floats; e_m.
   std::span<const int64_t> h_fixed() const;
   void HFloat(std::span<float> out) const;
