@@ -132,7 +132,7 @@ std::string UplinkDescription(const SimFlags& f, const sim::SimConfig& c) {
 std::string SecAggDescription(const sim::SimConfig& c) {
   if (!c.secagg.enabled) return "off (the server sees every client's update)";
   std::string d = std::string(secagg::SupportPolicyName(c.secagg.policy)) + " support";
-  const double density = c.secagg.density > 0 ? c.secagg.density
+  const double density = c.secagg.density > 0                            ? c.secagg.density
                          : c.compression == sim::CompressionMode::kGdSec ? c.gdsec.density
                                                                          : c.compressor.density;
   if (c.secagg.policy != secagg::SupportPolicy::kDense) {
@@ -151,8 +151,7 @@ std::string SecAggDescription(const sim::SimConfig& c) {
   std::snprintf(buf, sizeof(buf), ", values clipped to +-%g", c.secagg.clip);
   d += buf;
   if (c.secagg.dropout > 0) {
-    std::snprintf(buf, sizeof(buf), ", %g of the clients go offline each round",
-                  c.secagg.dropout);
+    std::snprintf(buf, sizeof(buf), ", %g of the clients go offline each round", c.secagg.dropout);
     d += buf;
   }
   return d;
@@ -180,8 +179,8 @@ Status Run(const SimFlags& f) {
       "secure aggregation: %s\n"
       "client data: %zu .. %zu samples; local SGD lr %g momentum %g batch %zu epochs %g\n\n",
       f.model.c_str(), simulation->num_parameters(), f.strategy.c_str(), c.rounds, c.threads,
-      UplinkDescription(f, c).c_str(), SecAggDescription(c).c_str(), smallest, largest, c.local.learning_rate, c.local.momentum,
-      c.local.batch_size, c.local.epochs);
+      UplinkDescription(f, c).c_str(), SecAggDescription(c).c_str(), smallest, largest,
+      c.local.learning_rate, c.local.momentum, c.local.batch_size, c.local.epochs);
   std::fflush(stdout);
 
   ASSIGN_OR_RETURN(sim::SimResult result, simulation->Run([&](const sim::RoundRecord& r) {

@@ -11,6 +11,8 @@
 #include <thread>
 #include <utility>
 
+#include "parallel.h"
+#include "secure_round.h"
 #include "sotto/base/clock.h"
 #include "sotto/base/random.h"
 #include "sotto/base/status_macros.h"
@@ -21,8 +23,6 @@
 #include "sotto/core/learn/synthetic.h"
 #include "sotto/secagg/input.h"
 #include "sotto/secagg/support.h"
-#include "secure_round.h"
-#include "parallel.h"
 
 namespace sotto::sim {
 namespace {
@@ -39,9 +39,9 @@ enum SeedStream : uint64_t {
   kStreamClient = 5,
   kStreamSynthetic = 6,
   kStreamSupport = 7,
-  kStreamSecAgg = 8,       // client keys and seeds, the SecAgg+ graph, shared supports
-  kStreamDropout = 9,      // which clients go offline
-  kStreamQuantize = 10,    // stochastic rounding of the fixed-point encoding
+  kStreamSecAgg = 8,     // client keys and seeds, the SecAgg+ graph, shared supports
+  kStreamDropout = 9,    // which clients go offline
+  kStreamQuantize = 10,  // stochastic rounding of the fixed-point encoding
 };
 
 // Bytes of a dense fp32 update message: d values plus a small header (round, id, weight).
@@ -189,13 +189,12 @@ StatusOr<secagg::RoundConfig> Simulation::SecAggRoundConfig(
   c.run_id = config_.seed;
   c.round_id = static_cast<uint64_t>(round);
   for (size_t id : selected) c.client_ids.push_back(id + 1);  // ids start at 1
-  uint64_t degree = a.degree < 0 ? secagg::RecommendedSecAggPlusDegree(n)
-                                 : static_cast<uint64_t>(a.degree);
+  uint64_t degree =
+      a.degree < 0 ? secagg::RecommendedSecAggPlusDegree(n) : static_cast<uint64_t>(a.degree);
   if (degree + 1 >= n) degree = 0;  // that many neighbours is the complete graph
   c.degree = static_cast<uint32_t>(degree);
   c.graph_seed = DeriveSeed(secagg_seed, 1);
-  c.threshold =
-      secagg::MajorityThreshold(static_cast<uint32_t>(degree == 0 ? n : degree + 1));
+  c.threshold = secagg::MajorityThreshold(static_cast<uint32_t>(degree == 0 ? n : degree + 1));
 
   // Fixed point. GD-SEC sends integers in units of 2^-kGdSecFracBits (so that h stays exact);
   // FedAvg uses the finest scale at which n clipped inputs cannot wrap.
@@ -204,8 +203,8 @@ StatusOr<secagg::RoundConfig> Simulation::SecAggRoundConfig(
   if (a.ring_bits == 32) {
     ring = crypto::Ring::kRing32;
   } else if (a.ring_bits == 0) {
-    const bool fits32 = gdsec ? static_cast<double>(n) * std::ceil(a.clip * 0x1p24) < 0x1p31
-                              : n <= 1024;
+    const bool fits32 =
+        gdsec ? static_cast<double>(n) * std::ceil(a.clip * 0x1p24) < 0x1p31 : n <= 1024;
     if (fits32) ring = crypto::Ring::kRing32;
   }
   c.fixed_point.ring = ring;
@@ -331,12 +330,12 @@ StatusOr<SimResult> Simulation::Run(const std::function<void(const RoundRecord&)
     std::vector<uint8_t> message;
     StatusOr<core::TrainOutput> output = core::TrainOutput{};
     // Secure aggregation.
-    bool offline = false;         // goes offline after sharing its keys: does not train
-    std::vector<float> values;    // the update on the support
-    std::vector<int64_t> q;       // GD-SEC: its integers
-    secagg::ClientInput input;    // the ring input
-    std::vector<float> saved_error;                // kSparse: e before this round
-    compress::GdSecClient::Snapshot saved_gdsec;   // kGdSec: (h_m, e_m) before this round
+    bool offline = false;            // goes offline after sharing its keys: does not train
+    std::vector<float> values;       // the update on the support
+    std::vector<int64_t> q;          // GD-SEC: its integers
+    secagg::ClientInput input;       // the ring input
+    std::vector<float> saved_error;  // kSparse: e before this round
+    compress::GdSecClient::Snapshot saved_gdsec;  // kGdSec: (h_m, e_m) before this round
   };
   std::vector<Slot> slots(per_round);
   for (Slot& slot : slots) slot.update.resize(d);
@@ -431,7 +430,8 @@ StatusOr<SimResult> Simulation::Run(const std::function<void(const RoundRecord&)
           compress::GdSecClient& client = *gdsec_clients_[id];
           slot.saved_gdsec = client.Save();
           slot.q.resize(support.size());
-          RETURN_IF_ERROR(client.EncodeOnSupport(slot.update, support, config_.secagg.clip, slot.q));
+          RETURN_IF_ERROR(
+              client.EncodeOnSupport(slot.update, support, config_.secagg.clip, slot.q));
           const uint64_t mask = secagg::RingMaxElement(rc.fixed_point.ring);
           slot.input.values.resize(support.size());
           for (size_t i = 0; i < support.size(); ++i) {
@@ -513,8 +513,8 @@ StatusOr<SimResult> Simulation::Run(const std::function<void(const RoundRecord&)
         Slot& slot = slots[s];
         const uint64_t secagg_id = selected[s] + 1;
         if (!slot.output.ok()) {
-          return slot.output.status().WithContext("round " + std::to_string(round) +
-                                                  ", client " + std::to_string(selected[s]));
+          return slot.output.status().WithContext("round " + std::to_string(round) + ", client " +
+                                                  std::to_string(selected[s]));
         }
         client_seeds[secagg_id] = DeriveSeed(secagg_seed, 16 + selected[s]);
         if (slot.offline) {
@@ -523,9 +523,9 @@ StatusOr<SimResult> Simulation::Run(const std::function<void(const RoundRecord&)
           inputs[secagg_id] = std::move(slot.input);
         }
       }
-      ASSIGN_OR_RETURN(internal::SecureRoundResult secure_result,
-                       internal::RunSecureRound(rc, std::move(inputs), client_seeds, offline,
-                                                config_.threads));
+      ASSIGN_OR_RETURN(
+          internal::SecureRoundResult secure_result,
+          internal::RunSecureRound(rc, std::move(inputs), client_seeds, offline, config_.threads));
       record.support_size = support.size();
       record.dropped = secure_result.dropped;
       record.uplink_bytes = secure_result.uplink_bytes;
@@ -539,8 +539,8 @@ StatusOr<SimResult> Simulation::Run(const std::function<void(const RoundRecord&)
         ASSIGN_OR_RETURN(compress::SparseBits bits, compress::MeasureSparse(d, support));
         support_bytes = (bits.header_bits + bits.index_bits + 7) / 8;
       }
-      record.downlink_bytes = secure_result.downlink_bytes +
-                              selected.size() * (DenseUpdateBytes(d) + support_bytes);
+      record.downlink_bytes =
+          secure_result.downlink_bytes + selected.size() * (DenseUpdateBytes(d) + support_bytes);
 
       // Clients whose input is not in the sum roll their compression state back.
       std::set<uint64_t> contributors;

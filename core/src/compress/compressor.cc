@@ -87,8 +87,8 @@ Status CheckUpdate(std::span<const float> update, std::span<const float> e, floa
     }
     const float a = update[i] + e[i];
     if (!(std::fabs(a) < bound)) {
-      return Invalid("Compress: update[" + std::to_string(i) + "] + error = " +
-                     std::to_string(a) + " is beyond what the value coding carries exactly");
+      return Invalid("Compress: update[" + std::to_string(i) + "] + error = " + std::to_string(a) +
+                     " is beyond what the value coding carries exactly");
     }
   }
   return OkStatus();
@@ -147,7 +147,7 @@ struct Compressor::State {
   std::vector<float> error;
   std::vector<uint32_t> idx;
   std::vector<float> val;
-  std::vector<uint32_t> support;  // random-k
+  std::vector<uint32_t> support;      // random-k
   std::vector<uint32_t> support_idx;  // CompressOnSupport's index output
   std::unique_ptr<kernels::ThreadPool> pool;
   kernels::ExecOptions exec;
@@ -306,8 +306,8 @@ Status Compressor::CompressOnSupport(std::span<const float> update,
   // An argument error (support not ascending, a coordinate >= dim) returns before the kernel
   // writes anything, so the state is intact.
   RETURN_IF_ERROR(kernels::ErrorFeedbackStep(update, e, kernels::EfSelection::Support(support),
-                                             std::span(s.support_idx).first(support.size()),
-                                             values, s.scratch_span, s.exec)
+                                             std::span(s.support_idx).first(support.size()), values,
+                                             s.scratch_span, s.exec)
                       .status());
   if (s.options.error_feedback == ErrorFeedback::kNone) {
     std::fill(e.begin(), e.end(), 0.0f);
@@ -315,8 +315,7 @@ Status Compressor::CompressOnSupport(std::span<const float> update,
   return OkStatus();
 }
 
-Status Compressor::AddResidual(std::span<const uint32_t> support,
-                               std::span<const float> residual) {
+Status Compressor::AddResidual(std::span<const uint32_t> support, std::span<const float> residual) {
   State& s = *state_;
   if (residual.size() != support.size()) {
     return Invalid("AddResidual: " + std::to_string(residual.size()) + " residuals for a " +

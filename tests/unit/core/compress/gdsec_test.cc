@@ -770,9 +770,9 @@ TEST(GdSecOnSupportTest, ClippedExcessStaysInTheError) {
   const std::vector<uint32_t> support = {0, 1, 3};
   std::vector<int64_t> q(3);
   ASSERT_TRUE((*w)->EncodeOnSupport(gradient, support, 1.0, q).ok());
-  EXPECT_EQ(q[0], int64_t{1} << 24);       // 3 clipped to 1
-  EXPECT_EQ(q[1], -(int64_t{1} << 22));    // -0.25 exactly
-  EXPECT_EQ(q[2], -(int64_t{1} << 24));    // -7 clipped to -1
+  EXPECT_EQ(q[0], int64_t{1} << 24);     // 3 clipped to 1
+  EXPECT_EQ(q[1], -(int64_t{1} << 22));  // -0.25 exactly
+  EXPECT_EQ(q[2], -(int64_t{1} << 24));  // -7 clipped to -1
   const auto e = (*w)->error();
   EXPECT_EQ(e[0], 2.0f);
   EXPECT_EQ(e[1], 0.0f);
