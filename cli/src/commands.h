@@ -9,5 +9,6 @@
 namespace sotto::cli {
 
 int RunSimCommand(const std::vector<std::string>& args);
+int RunCertsCommand(const std::vector<std::string>& args);
 
 }  // namespace sotto::cli

@@ -15,6 +15,7 @@ constexpr char kUsage[] =
     "\n"
     "commands:\n"
     "  sim        run a simulated federation in one process (try: sotto sim --help)\n"
+    "  certs      create a federation CA and issue coordinator/client certificates\n"
     "  version    print the version\n"
     "\n"
     "Run `sotto <command> --help` for the flags of a command.\n";
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "sim") return sotto::cli::RunSimCommand(args);
+  if (command == "certs") return sotto::cli::RunCertsCommand(args);
   std::fprintf(stderr, "sotto: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return 2;
 }
