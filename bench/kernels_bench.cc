@@ -4,11 +4,14 @@
 //
 // Arguments: /log2(d)/k in parts per million of d/threads. Every benchmark reports real time
 // and bytes_per_second (4 bytes per element of the input it must read). scripts/
-// kernels_bench_report.py turns a JSON run into the ratio table of docs/BENCHMARKS.md.
+// kernels_bench_report.py turns a JSON run into the ratio tables of docs/BENCHMARKS.md.
+// The kernels take the widest SIMD path the CPU has (counter "simd": 0 scalar, 1 AVX2,
+// 2 AVX-512); BM_TopKAvx2 and BM_EfTopKAvx2 pin the AVX2 path, for CPUs without AVX-512.
 //
-//   build/release/bench/kernels_bench --benchmark_repetitions=5
+//   build/bench-kernels/bench/kernels_bench --benchmark_repetitions=5
+//       --benchmark_enable_random_interleaving=true
 //       --benchmark_out=kernels.json --benchmark_out_format=json   (one command line)
-//   python3 scripts/kernels_bench_report.py kernels.json
+//   python3 scripts/kernels_bench_report.py kernels.json --doc
 
 #include <benchmark/benchmark.h>
 #include <immintrin.h>
@@ -54,10 +57,11 @@ ThreadPool* PoolFor(int threads) {
   return pools[threads].get();
 }
 
-ExecOptions Options(int threads) {
+ExecOptions Options(int threads, SimdLevel max_simd = SimdLevel::kAvx512) {
   ExecOptions o;
   o.pool = PoolFor(threads);
   o.backend = Backend::kCpu;
+  o.max_simd = max_simd;
   return o;
 }
 
@@ -161,10 +165,10 @@ void BM_PartialSort(benchmark::State& st) {
 // ---- sotto kernels
 // --------------------------------------------------------------------------------
 
-void BM_TopK(benchmark::State& st) {
+void TopKBench(benchmark::State& st, SimdLevel max_simd) {
   const size_t d = D(st);
   const size_t k = K(st);
-  const ExecOptions options = Options(static_cast<int>(st.range(2)));
+  const ExecOptions options = Options(static_cast<int>(st.range(2)), max_simd);
   const std::vector<float>& x = Data(d);
   std::vector<uint32_t> idx(k);
   std::vector<float> val(k);
@@ -178,8 +182,12 @@ void BM_TopK(benchmark::State& st) {
     benchmark::DoNotOptimize(idx.data());
   }
   st.counters["passes"] = passes;  // 1 when the sampled prediction hit
+  st.counters["simd"] = static_cast<double>(EffectiveSimdLevel(options));
   Finish(st, d * 4);
 }
+
+void BM_TopK(benchmark::State& st) { TopKBench(st, SimdLevel::kAvx512); }
+void BM_TopKAvx2(benchmark::State& st) { TopKBench(st, SimdLevel::kAvx2); }
 
 void BM_GaussianK(benchmark::State& st) {
   const size_t d = D(st);
@@ -203,9 +211,10 @@ void BM_GaussianK(benchmark::State& st) {
 
 // Fused EF step. u is fixed; e starts as a second Gaussian vector and is restored (untimed)
 // before every step, so each iteration does the same work.
-void EfBench(benchmark::State& st, const EfSelection& sel, size_t capacity) {
+void EfBench(benchmark::State& st, const EfSelection& sel, size_t capacity,
+             SimdLevel max_simd = SimdLevel::kAvx512) {
   const size_t d = D(st);
-  const ExecOptions options = Options(static_cast<int>(st.range(2)));
+  const ExecOptions options = Options(static_cast<int>(st.range(2)), max_simd);
   const std::vector<float>& u = Data(d);
   const std::vector<float>& e0 = Data(d, 1);
   std::vector<float> e = e0;
@@ -224,10 +233,14 @@ void EfBench(benchmark::State& st, const EfSelection& sel, size_t capacity) {
     benchmark::DoNotOptimize(e.data());
   }
   st.counters["passes"] = passes;
+  st.counters["simd"] = static_cast<double>(EffectiveSimdLevel(options));
   Finish(st, d * 4);
 }
 
 void BM_EfTopK(benchmark::State& st) { EfBench(st, EfSelection::TopK(K(st)), K(st)); }
+void BM_EfTopKAvx2(benchmark::State& st) {
+  EfBench(st, EfSelection::TopK(K(st)), K(st), SimdLevel::kAvx2);
+}
 void BM_EfGaussianK(benchmark::State& st) {
   EfBench(st, EfSelection::GaussianK(K(st)), 4 * K(st) / 3 + 1);
 }
@@ -258,6 +271,8 @@ BENCHMARK(BM_EfGaussianK)
     ->Apply(SizesDensitiesThreads)
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_TopKAvx2)->Apply(SizesDensities)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_EfTopKAvx2)->Apply(SizesDensities)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_NthElement)->Apply(SizesDensities)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_PartialSort)->Apply(SizesDensities)->UseRealTime()->Unit(benchmark::kMicrosecond);
 

@@ -40,12 +40,39 @@ int NumThreads(const ExecOptions& options) {
   return options.pool == nullptr ? 1 : options.pool->num_threads();
 }
 
-bool CpuHasAvx2() {
-  static const bool has = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
-  }();
-  return has;
+std::string_view SimdLevelName(SimdLevel level) {
+  switch (level) {
+    case SimdLevel::kScalar:
+      return "scalar";
+    case SimdLevel::kAvx2:
+      return "avx2";
+    case SimdLevel::kAvx512:
+      return "avx512";
+  }
+  return "unknown";
 }
+
+SimdLevel CpuSimdLevel() {
+  // __builtin_cpu_supports also checks that the OS saves the wider register state (XCR0).
+  static const SimdLevel level = [] {
+    __builtin_cpu_init();
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+    if (!avx2) return SimdLevel::kScalar;
+    const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+                        __builtin_cpu_supports("bmi2");
+    return avx512 ? SimdLevel::kAvx512 : SimdLevel::kAvx2;
+  }();
+  return level;
+}
+
+SimdLevel EffectiveSimdLevel(const ExecOptions& options) {
+  if (!options.use_simd) return SimdLevel::kScalar;
+  const SimdLevel cpu = CpuSimdLevel();
+  return static_cast<int>(options.max_simd) < static_cast<int>(cpu) ? options.max_simd : cpu;
+}
+
+bool CpuHasAvx2() { return CpuSimdLevel() >= SimdLevel::kAvx2; }
+bool CpuHasAvx512() { return CpuSimdLevel() >= SimdLevel::kAvx512; }
 
 }  // namespace sotto::kernels

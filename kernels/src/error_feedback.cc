@@ -26,8 +26,9 @@ void SupportStep(const float* u, float* e, size_t n, std::span<const uint32_t> s
     if (begin == end) return;
     for (size_t b = begin; b < end; b += kBlock) {
       const size_t block_end = std::min(end, b + kBlock);
-      internal::AddInPlace(u + b, e + b, block_end - b,
-                           ExecOptions{nullptr, Backend::kCpu, options.use_simd});
+      ExecOptions one_thread = options;
+      one_thread.pool = nullptr;
+      internal::AddInPlace(u + b, e + b, block_end - b, one_thread);
       for (; j < support.size() && support[j] < block_end; ++j) {
         const uint32_t i = support[j];
         out_idx[j] = i;

@@ -1,7 +1,9 @@
 #include "sotto/kernels/thread_pool.h"
 
+#include <chrono>
 #include <string>
 #include <system_error>
+#include <thread>
 
 namespace sotto::kernels {
 
@@ -24,10 +26,39 @@ StatusOr<std::unique_ptr<ThreadPool>> ThreadPool::Create(int num_threads) {
 
 ThreadPool::ThreadPool(int num_threads) : num_threads_(num_threads) {}
 
+namespace {
+
+// How long a worker waits for the next Run, and the caller for the last lanes, before blocking.
+constexpr std::chrono::microseconds kSpin{250};
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+// Spins until done() or kSpin has passed; returns done().
+template <typename Done>
+bool SpinUntil(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpin;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+      CpuRelax();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return done();
+  }
+}
+
+}  // namespace
+
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
+    published_.fetch_add(1, std::memory_order_release);  // ends the workers' spins
   }
   work_cv_.notify_all();
   for (std::thread& t : workers_) t.join();
@@ -64,31 +95,40 @@ void ThreadPool::RunErased(int lanes, Task task, void* ctx) {
     return;
   }
   uint32_t gen;
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(mu_);
     gen = ++generation_;
     task_ = task;
     ctx_ = ctx;
-    done_ = 0;
+    done_.store(0, std::memory_order_relaxed);
     claim_.store((uint64_t{gen} << 32) | (uint64_t{static_cast<uint32_t>(lanes)} << 16),
                  std::memory_order_release);
+    published_.store(gen, std::memory_order_release);
+    wake = sleepers_ > 0;
   }
-  work_cv_.notify_all();
+  if (wake) work_cv_.notify_all();
   const int ran = Drain(gen, task, ctx);
+  if (done_.fetch_add(ran, std::memory_order_acq_rel) + ran == lanes) return;
+  if (SpinUntil([&] { return done_.load(std::memory_order_acquire) == lanes; })) return;
   std::unique_lock<std::mutex> lock(mu_);
-  done_ += ran;
-  done_cv_.wait(lock, [&] { return done_ == lanes; });
+  done_cv_.wait(lock, [&] { return done_.load(std::memory_order_acquire) == lanes; });
 }
 
 void ThreadPool::WorkerLoop() {
   uint32_t seen = 0;
   for (;;) {
+    SpinUntil([&] { return published_.load(std::memory_order_acquire) != seen; });
     Task task;
     void* ctx;
     uint32_t gen;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      work_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      if (!stop_ && generation_ == seen) {
+        ++sleepers_;
+        work_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
+        --sleepers_;
+      }
       if (stop_) return;
       seen = gen = generation_;
       task = task_;
@@ -97,8 +137,10 @@ void ThreadPool::WorkerLoop() {
     // Claim checks the generation, so task/ctx are only used while that Run is in progress.
     const int ran = Drain(gen, task, ctx);
     if (ran > 0) {
+      done_.fetch_add(ran, std::memory_order_acq_rel);
+      // The caller may be blocked on done_cv_ (after its spin); taking the lock orders this
+      // notification after its predicate check.
       std::lock_guard<std::mutex> lock(mu_);
-      done_ += ran;
       done_cv_.notify_one();
     }
   }

@@ -1,13 +1,16 @@
 #pragma once
 
 // Internal building blocks of the CPU path: scratch carving, work splitting, the candidate
-// pool with its one-pass "collect" kernels (scalar and AVX2), and the selection engines that
-// TopK, the threshold rules and the error-feedback step share.
+// pool with its one-pass "collect" kernels (scalar, AVX2 and AVX-512, chosen at run time), the
+// selection of one key among candidates, and the selection engines that TopK, the threshold
+// rules and the error-feedback step share.
 //
 // Keys: MagnitudeKey (selection.h) is < 2^31, so keys compare correctly as signed int32, which
 // the SIMD code relies on. A rule "key > t" uses t in [-1, kNanKey]; t = -1 passes everything.
 // Composite: (key << 32) | ~index orders by the magnitude order (larger first) as an unsigned
-// 64-bit integer, so "the k-th largest composite" is the exact top-k boundary.
+// 64-bit integer, so "the k-th largest composite" is the exact top-k boundary. The sampled
+// path never forms composites: it finds the k-th largest key K and then takes, in index order,
+// every entry above K and the first entries equal to K (a Cut).
 
 #include <atomic>
 #include <bit>
@@ -72,6 +75,7 @@ class Arena {
 inline constexpr size_t kChunkAlign = 16384;
 inline constexpr size_t kMinElementsPerLane = 65536;
 inline constexpr int kMaxLanes = 64;
+inline constexpr int kLanesPerThread = 4;
 
 int MaxLanes(const ExecOptions& options);
 int LanesFor(size_t n, const ExecOptions& options);
@@ -86,14 +90,17 @@ void RunLanes(const ExecOptions& options, int lanes, Fn&& fn) {
   options.pool->Run(lanes, fn);
 }
 
-bool UseAvx2(const ExecOptions& options);
+// The SIMD path a call takes (backend.h EffectiveSimdLevel).
+inline SimdLevel SimdFor(const ExecOptions& options) { return EffectiveSimdLevel(options); }
 
 // ---- Candidate pool ---------------------------------------------------------------------------
 // Lanes append (index, value) entries to fixed-size blocks claimed from a shared pool with one
 // atomic add per block; each lane records its blocks in order, so a lane's entries read back in
 // ascending index order and the lanes concatenate in lane order.
-inline constexpr size_t kBlockEntries = 4096;
-inline constexpr size_t kGroup = 32;  // elements per SIMD group (at most 32 entries appended)
+inline constexpr size_t kBlockEntries = 8192;
+// The collect kernels stop when fewer than this many entries of room are left in a block (each
+// SIMD group may write a whole vector past the last entry it keeps, never past this margin).
+inline constexpr size_t kGroup = 64;
 
 struct LaneStream {
   uint32_t* block_ids = nullptr;  // capacity Pool::num_blocks
@@ -140,29 +147,66 @@ struct PassInput {
   const float* in = nullptr;  // kRead: x; otherwise u
   float* e = nullptr;         // kAdd*: error memory
 };
-// `expected` (an estimate of the survivors) only picks the faster kernel variant.
+// `expected` (an estimate of the survivors) only picks the faster kernel variant. t_hi is
+// raised to t_lo when below it (every counted element is also stored).
 void CollectPass(PassMode mode, const PassInput& input, size_t n, int32_t t_lo, int32_t t_hi,
                  size_t expected, Pool* pool, const ExecOptions& options);
 
-// The rank-th largest (1-based) of a[0, n): radix select on the 64-bit values, 11 bits per
-// level over the range actually present, nth_element once at most 1024 remain. Reads `a`
-// (left intact) and works in tmp[0, n).
-uint64_t SelectLargest(const uint64_t* a, size_t n, size_t rank, uint64_t* tmp);
+// How a collect kernel walks the data (CollectPass picks one from the SIMD level, the input's
+// size and the expected density; all give the same pool).
+enum class CollectStyle {
+  kSparse,   // one sweep; only 16-element groups with a survivor are compacted
+  kDense,    // one sweep; every group is compacted, with at most one branch per 32 elements
+  kBlocked,  // per 512 elements: a sweep that only compares (and stores e), then a sweep over
+             // the L1-resident block compacting the groups with a survivor. Keeps the loads
+             // of a DRAM-resident input streaming: the stores of the compaction no longer wait
+             // on them.
+};
 
-// Writes each lane's entries whose composite is >= c_star (c_star == 0: all entries) to the
-// outputs, lane after lane, lane l starting at lane_offset[l]; zeroes e at them when e is set.
-// lane_offset has pool.lanes + 1 entries (the last is the total).
-// Entries with key > zeroed_above are already zero in e (kAddZero) and are not written again.
-void EmitFromPool(const Pool& pool, uint64_t c_star, const size_t* lane_offset, uint32_t* out_idx,
-                  float* out_val, float* e, int32_t zeroed_above, const ExecOptions& options);
+// CollectPass with a given style (white-box tests reach every kernel with it).
+void CollectPassWithStyleForTesting(CollectStyle style, PassMode mode, const PassInput& input,
+                                    size_t n, int32_t t_lo, int32_t t_hi, Pool* pool,
+                                    const ExecOptions& options);
+
+// Which pool entries an emission writes: every entry with key > `key`, and in lane l the first
+// ties[l] entries (in index order) with key == `key`. key < 0 writes every entry.
+struct Cut {
+  int32_t key = -1;
+  size_t ties[kMaxLanes] = {};
+};
+
+// Writes each lane's entries selected by `cut` to the outputs, lane after lane, lane l starting
+// at lane_offset[l] (lane_offset has pool.lanes + 1 entries, the last is the total); zeroes e
+// at them when e is set. Entries with key > zeroed_above are already zero in e (kAddZero) and
+// are not written again. With zero_scratch (EmitZeroScratch(pool) entries), the zeroing is
+// deferred to one prefetched sweep per lane instead of scattered stores during the emission.
+void EmitFromPool(const Pool& pool, const Cut& cut, const size_t* lane_offset, uint32_t* out_idx,
+                  float* out_val, float* e, int32_t zeroed_above, const ExecOptions& options,
+                  uint32_t* zero_scratch = nullptr);
+// Entries of zero_scratch that EmitFromPool may use: the pool's entries plus vector slack.
+inline size_t EmitZeroScratch(size_t pool_entries) { return pool_entries + 16 * kMaxLanes; }
 
 // Sets every lane's count_hi from the entries it stored.
 void CountHiInPool(Pool* pool, int32_t t_hi, const ExecOptions& options);
 
-// Writes the composites of lane `lane`'s entries with (key > t_hi) != in_window to
-// [w, w_end) (exactly w_end - w of them exist).
-void GatherComposites(const Pool& pool, int lane, int32_t t_hi, bool in_window, uint64_t* w,
-                      uint64_t* w_end, const ExecOptions& options);
+// Writes the keys of lane `lane`'s entries with (key > t_hi) != in_window to [w, w_end)
+// (exactly w_end - w of them exist).
+void GatherKeys(const Pool& pool, int lane, int32_t t_hi, bool in_window, uint32_t* w,
+                uint32_t* w_end, SimdLevel simd);
+
+// The rank-th largest (1-based, 1 <= rank <= m) of keys[0, m): radix select with up to 10 bits
+// per level over the range actually present, nth_element once few remain. Leaves keys intact
+// and works in tmp[0, m).
+uint32_t SelectKthKey(const uint32_t* keys, size_t m, size_t rank, uint32_t* tmp, SimdLevel simd);
+
+// Copies the keys of in[0, m) that lie in [lo, hi] (hi <= kNanKey) to out, in order; returns
+// how many. out may equal in.
+size_t FilterKeys(const uint32_t* in, size_t m, uint32_t lo, uint32_t hi, uint32_t* out,
+                  SimdLevel simd);
+
+// Counts keys[0, m) greater than and equal to `key`.
+void CountGreaterEqual(const uint32_t* keys, size_t m, uint32_t key, size_t* greater, size_t* equal,
+                       SimdLevel simd);
 
 // e[i] = u[i] + e[i] over [0, n).
 void AddInPlace(const float* u, float* e, size_t n, const ExecOptions& options);

@@ -97,7 +97,7 @@ struct Moments {
 Moments ComputeMoments(const SelectInput& input, size_t n, BlockStats* blocks,
                        const ExecOptions& options) {
   const int lanes = LanesFor(n, options);
-  const bool avx2 = UseAvx2(options);
+  const bool avx2 = SimdFor(options) >= SimdLevel::kAvx2;
   const size_t num_blocks = (n + kChunkAlign - 1) / kChunkAlign;
   RunLanes(options, lanes, [&](int lane) {
     const size_t begin = ChunkBegin(n, lanes, lane);
@@ -204,7 +204,7 @@ SelectResult ThresholdCpu(const SelectInput& input, size_t n, int32_t rule, size
     for (int l = 0; l < lanes; ++l) offset[l + 1] = offset[l] + pool.lane[l].stored;
     // kAddZero zeroed e in the pass; a plain pass over e zeroes it here.
     float* zero = mode == PassMode::kAddZero ? nullptr : input.e;
-    EmitFromPool(pool, 0, offset, out_idx, out_val, zero, INT32_MAX, options);
+    EmitFromPool(pool, Cut{}, offset, out_idx, out_val, zero, INT32_MAX, options);
     result.count = count;
     result.threshold = rule < 0 ? -0.0f : KeyToMagnitude(static_cast<uint32_t>(rule));
     result.passes = 1;
@@ -283,7 +283,7 @@ SelectResult GaussianKCpu(const SelectInput& input, size_t n, size_t k, size_t c
     size_t offset[kMaxLanes + 1];
     offset[0] = 0;
     for (int l = 0; l < lanes; ++l) offset[l + 1] = offset[l] + pool.lane[l].stored;
-    EmitFromPool(pool, 0, offset, out_idx, out_val, data.e, INT32_MAX, options);
+    EmitFromPool(pool, Cut{}, offset, out_idx, out_val, data.e, INT32_MAX, options);
     result.count = count;
     arena.reset(mark);
     return result;

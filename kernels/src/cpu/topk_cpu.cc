@@ -1,11 +1,13 @@
 // Exact top-k on the CPU: three engines behind one entry point.
 //
 // kSampled (the fast path, reference/topk.md 7.2): predict a window [T_lo, T_hi] for the k-th
-//   key from a stratified sample, read x once collecting every element with key >= T_lo (and
-//   counting those above T_hi), then select exactly among the collected entries with one
-//   nth_element over the window only. For error feedback the same pass computes a = u + e and
-//   stores it, so the whole step reads u and e once. A wrong prediction (too few or too many
-//   candidates) is detected and answered by kRadix, so the result never depends on the sample.
+//   key from a stratified sample, read x once collecting every element with key > T_lo (and
+//   counting those above T_hi), then find the exact k-th key K among the collected window
+//   entries only (SelectKthKey on 32-bit keys) and emit, in index order, the entries above K and
+//   the first ones equal to K. For error feedback the same pass computes a = u + e and stores it
+//   (zeroing the entries above T_hi, which are certain to be sent), so the whole step reads u
+//   and e once. A wrong prediction (too few or too many candidates) is detected and answered by
+//   kRadix, so the result never depends on the sample.
 // kRadix: 3-level MSD radix select (11/11/9 bits of the 31-bit key) with per-lane histograms,
 //   then an ordered emit pass. Four reads, bounded memory, any input (ties, NaN, constants).
 // kSmall: nth_element over packed (key, ~index) words. For small n.
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "cpu/engine.h"
+#include "cpu/simd.h"
 #include "sotto/base/random.h"
 
 namespace sotto::kernels::internal {
@@ -51,32 +54,41 @@ CpuTopKAlgorithm ChooseAlgorithm(size_t n, size_t k, const ExecOptions& options)
 // ---------------------------------------------------------------------------------
 
 struct SamplePlan {
-  size_t strata = 0;  // one run of kRun contiguous elements per stratum
-  size_t size = 0;    // strata * kRun
-  double delta = 0;   // rank margin in the sample
+  size_t runs = 0;   // strata; one run of kSampleRun contiguous elements each (simd.h)
+  size_t size = 0;   // runs * kSampleRun
+  double delta = 0;  // rank margin in the sample
   size_t pool_capacity = 0;
-  static constexpr size_t kRun = 8;
+  size_t expected = 0;  // elements above the predicted t_lo
 };
 
+// The sample costs about a cycle per key (gather and select) and the window it leaves about as
+// much per candidate; the window holds about 8 sqrt(p (1 - p) / size) n candidates (a margin of
+// four standard deviations each side), so size ~ (3.5 n sqrt(p))^(2/3) balances the two.
 SamplePlan PlanSample(size_t n, size_t k) {
   SamplePlan plan;
-  plan.strata = std::clamp<size_t>(n / 2048, 32, 1024);
-  plan.size = plan.strata * SamplePlan::kRun;
   const double p = static_cast<double>(k) / static_cast<double>(n);
+  const double target = std::pow(3.5 * static_cast<double>(n) * std::sqrt(p), 2.0 / 3.0);
+  const auto wanted = static_cast<size_t>(std::clamp(target, 1024.0, 65536.0));
+  plan.runs = std::clamp<size_t>(wanted / kSampleRun, 1, n / (2 * kSampleRun));
+  plan.size = plan.runs * kSampleRun;
   const double r = p * static_cast<double>(plan.size);
   plan.delta = 4.0 * std::sqrt(r * (1.0 - p)) + 4.0;
   const double per_sample = static_cast<double>(n) / static_cast<double>(plan.size);
   const auto excess = static_cast<size_t>(std::ceil(2.0 * (plan.delta + 2.0) * per_sample));
   plan.pool_capacity = std::min(n, k + excess + 1024);
+  plan.expected = std::min(n, k + static_cast<size_t>(plan.delta * per_sample));
   return plan;
 }
 
 struct SampledScratch {
   Pool* pool;  // the Pool object itself lives on the stack
   size_t pool_capacity;
-  uint32_t* sample;
-  uint64_t* window;
-  uint64_t* window_copy;
+  size_t expected;        // candidates the window is expected to collect (picks the collect kernel)
+  uint32_t* sample;       // plan.size keys
+  uint32_t* sample_tmp;   // plan.size
+  uint32_t* sample_tmp2;  // plan.size
+  uint32_t* window;       // keys of the entries among which the k-th lies
+  uint32_t* window_tmp;
 };
 
 void CarveSampled(Arena& arena, size_t n, size_t k, int lanes, Pool* pool, SampledScratch* s) {
@@ -84,11 +96,14 @@ void CarveSampled(Arena& arena, size_t n, size_t k, int lanes, Pool* pool, Sampl
   CarvePool(arena, plan.pool_capacity, lanes, pool);
   s->pool = pool;
   s->pool_capacity = plan.pool_capacity;
+  s->expected = plan.expected;
   s->sample = arena.Take<uint32_t>(plan.size);
+  s->sample_tmp = arena.Take<uint32_t>(plan.size);
+  s->sample_tmp2 = arena.Take<uint32_t>(plan.size);
   // The pool can hold a little more than its capacity (whole blocks); size for all of it.
   const size_t stored_max = pool->num_blocks * kBlockEntries;
-  s->window = arena.Take<uint64_t>(stored_max);
-  s->window_copy = arena.Take<uint64_t>(stored_max);
+  s->window = arena.Take<uint32_t>(stored_max);
+  s->window_tmp = arena.Take<uint32_t>(EmitZeroScratch(stored_max));  // also EmitFromPool's
 }
 
 struct RadixScratch {
@@ -245,58 +260,66 @@ uint32_t RadixSelect(const float* x, size_t n, size_t k, uint32_t* out_idx, floa
 // ---- kSampled
 // ------------------------------------------------------------------------------------
 
+void SampleKeys(const SelectInput& input, size_t n, size_t runs, uint64_t seed, uint32_t* out,
+                SimdLevel simd) {
+  const float* x = input.u != nullptr ? nullptr : input.x;
+  if (simd == SimdLevel::kAvx512) return SampleKeysAvx512(x, input.u, input.e, n, runs, seed, out);
+  if (simd == SimdLevel::kAvx2) return SampleKeysAvx2(x, input.u, input.e, n, runs, seed, out);
+  for (size_t j = 0; j < runs; ++j) {
+    const size_t p = SamplePosition(n, runs, j, seed);
+    for (size_t t = 0; t < kSampleRun; ++t) {
+      const float v = x != nullptr ? x[p + t] : input.u[p + t] + input.e[p + t];
+      out[j * kSampleRun + t] = MagnitudeKey(v);
+    }
+  }
+}
+
 // Returns false (nothing written) when the prediction missed; the caller falls back.
 // With input.u set, the pass computes a = u + e into e whatever the outcome.
 bool SelectWithWindow(const SelectInput& input, size_t n, size_t k, int32_t t_lo, int32_t t_hi,
                       uint32_t* out_idx, float* out_val, const SampledScratch& s,
-                      const ExecOptions& options, uint64_t* c_out);
+                      const ExecOptions& options, uint32_t* kth_out);
 
 // The window [t_lo, t_hi] from a stratified sample, then SelectWithWindow.
 bool SampledSelect(const SelectInput& input, size_t n, size_t k, uint32_t* out_idx, float* out_val,
-                   Arena& arena, const ExecOptions& options, uint64_t* c_out) {
+                   Arena& arena, const ExecOptions& options, uint32_t* kth_out) {
   const int lanes = LanesFor(n, options);
+  const SimdLevel simd = SimdFor(options);
   const SamplePlan plan = PlanSample(n, k);
   Pool pool;
   SampledScratch s;
   CarveSampled(arena, n, k, lanes, &pool, &s);
 
-  // Stratified sample of runs of kRun elements, at positions fixed by (n, seed).
-  Prng rng(DeriveSeed(kSampleSeed, n));
-  for (size_t j = 0; j < plan.strata; ++j) {
-    const size_t begin = n * j / plan.strata;
-    const size_t end = n * (j + 1) / plan.strata;
-    const size_t pos = begin + rng.UniformInt(end - begin - SamplePlan::kRun + 1);
-    for (size_t t = 0; t < SamplePlan::kRun; ++t) {
-      const float v = input.u != nullptr ? input.u[pos + t] + input.e[pos + t] : input.x[pos + t];
-      s.sample[j * SamplePlan::kRun + t] = MagnitudeKey(v);
-    }
-  }
+  SampleKeys(input, n, plan.runs, DeriveSeed(kSampleSeed, n), s.sample, simd);
   const double r = static_cast<double>(k) * static_cast<double>(plan.size) / static_cast<double>(n);
-  const auto rank_lo = static_cast<size_t>(std::ceil(r + plan.delta));
+  const auto rank_lo = static_cast<size_t>(std::ceil(r + plan.delta));  // 0-based, descending
   const double rank_hi_d = std::floor(r - plan.delta);
   int32_t t_lo = -1;
   int32_t t_hi = INT32_MAX;
-  uint32_t* sample_end = s.sample + plan.size;
+  const uint32_t* above = s.sample;  // the sample keys that can hold rank_hi
+  size_t num_above = plan.size;
   if (rank_lo < plan.size) {
-    std::nth_element(s.sample, s.sample + rank_lo, sample_end, std::greater<uint32_t>());
-    t_lo = static_cast<int32_t>(s.sample[rank_lo]) - 1;
-    sample_end = s.sample + rank_lo;
+    const uint32_t key_lo = SelectKthKey(s.sample, plan.size, rank_lo + 1, s.sample_tmp, simd);
+    t_lo = static_cast<int32_t>(key_lo) - 1;
+    num_above = FilterKeys(s.sample, plan.size, key_lo, kNanKey, s.sample_tmp2, simd);
+    above = s.sample_tmp2;
   }
   if (rank_hi_d >= 0.0) {
     const auto rank_hi = static_cast<size_t>(rank_hi_d);
-    std::nth_element(s.sample, s.sample + rank_hi, sample_end, std::greater<uint32_t>());
-    t_hi = static_cast<int32_t>(s.sample[rank_hi]);
+    t_hi = static_cast<int32_t>(SelectKthKey(above, num_above, rank_hi + 1, s.sample_tmp, simd));
   }
-  return SelectWithWindow(input, n, k, t_lo, t_hi, out_idx, out_val, s, options, c_out);
+  return SelectWithWindow(input, n, k, t_lo, t_hi, out_idx, out_val, s, options, kth_out);
 }
 
 // One pass collecting key > t_lo (counting key > t_hi), then the exact selection among the
 // collected entries. Returns false, with e restored to u + e, when the window missed.
 bool SelectWithWindow(const SelectInput& input, size_t n, size_t k, int32_t t_lo, int32_t t_hi,
                       uint32_t* out_idx, float* out_val, const SampledScratch& s,
-                      const ExecOptions& options, uint64_t* c_out) {
+                      const ExecOptions& options, uint32_t* kth_out) {
   Pool& pool = *s.pool;
   const int lanes = pool.lanes;
+  const SimdLevel simd = SimdFor(options);
+  t_hi = std::max(t_hi, t_lo);
   PassInput pin;
   PassMode mode = PassMode::kRead;
   if (input.u != nullptr) {
@@ -306,7 +329,7 @@ bool SelectWithWindow(const SelectInput& input, size_t n, size_t k, int32_t t_lo
   } else {
     pin.in = input.x;
   }
-  CollectPass(mode, pin, n, t_lo, t_hi, s.pool_capacity, &pool, options);
+  CollectPass(mode, pin, n, t_lo, t_hi, s.expected, &pool, options);
   const size_t m = pool.TotalCount();
   if (pool.AnyOverflow() || m < k) {
     if (input.u != nullptr) RestoreFromPool(pool, input.e);  // e = u + e everywhere again
@@ -314,91 +337,58 @@ bool SelectWithWindow(const SelectInput& input, size_t n, size_t k, int32_t t_lo
   }
   if (!pool.hi_counted) CountHiInPool(&pool, t_hi, options);
 
-  // Entries among which the k-th lies: the window (key <= t_hi) when at most k are above it,
-  // else the entries above t_hi.
+  // W, the entries among which the k-th lies: the window (key <= t_hi) when fewer than k are
+  // above it, else the entries above t_hi; rank is the k-th's 1-based rank inside W.
   const size_t n_hi = pool.TotalCountHi();
-  const bool in_window = n_hi <= k;
-  const size_t rank = in_window ? k - n_hi : k;  // 1-based rank inside that set
+  const bool in_window = n_hi < k;
+  const size_t rank = in_window ? k - n_hi : k;
   size_t woff[kMaxLanes + 1];
   woff[0] = 0;
   for (int l = 0; l < lanes; ++l) {
     const LaneStream& ls = pool.lane[l];
     woff[l + 1] = woff[l] + (in_window ? ls.stored - ls.count_hi : ls.count_hi);
   }
-  uint64_t c_star;
-  size_t emit[kMaxLanes];
-  if (rank == 0) {
-    c_star = uint64_t{static_cast<uint32_t>(t_hi) + 1u} << 32;  // exactly the keys > t_hi
-    for (int l = 0; l < lanes; ++l) emit[l] = pool.lane[l].count_hi;
-  } else {
-    RunLanes(options, lanes, [&](int lane) {
-      GatherComposites(pool, lane, t_hi, in_window, s.window + woff[lane],
-                       s.window + woff[lane + 1], options);
-    });
-    c_star = SelectLargest(s.window, woff[lanes], rank, s.window_copy);
-    for (int l = 0; l < lanes; ++l) {
-      size_t c = 0;
-      for (size_t j = woff[l]; j < woff[l + 1]; ++j) c += s.window[j] >= c_star ? 1 : 0;
-      emit[l] = c + (in_window ? pool.lane[l].count_hi : 0);
-    }
+  RunLanes(options, lanes, [&](int lane) {
+    GatherKeys(pool, lane, t_hi, in_window, s.window + woff[lane], s.window + woff[lane + 1], simd);
+  });
+  const uint32_t kth = SelectKthKey(s.window, woff[lanes], rank, s.window_tmp, simd);
+
+  // Entries above kth are all taken; of those equal to it, the lowest indices (lane order,
+  // then pool order) fill the rest.
+  Cut cut;
+  cut.key = static_cast<int32_t>(kth);
+  size_t gt[kMaxLanes];
+  size_t eq[kMaxLanes];
+  size_t total_gt = 0;
+  for (int l = 0; l < lanes; ++l) {
+    CountGreaterEqual(s.window + woff[l], woff[l + 1] - woff[l], kth, &gt[l], &eq[l], simd);
+    total_gt += gt[l];
   }
+  size_t ties_left = rank - total_gt;
   size_t offset[kMaxLanes + 1];
   offset[0] = 0;
-  for (int l = 0; l < lanes; ++l) offset[l + 1] = offset[l] + emit[l];
+  for (int l = 0; l < lanes; ++l) {
+    cut.ties[l] = std::min(eq[l], ties_left);
+    ties_left -= cut.ties[l];
+    offset[l + 1] = offset[l] + (in_window ? pool.lane[l].count_hi : 0) + gt[l] + cut.ties[l];
+  }
   // With error feedback the pass already zeroed every key > t_hi. When those are all selected
-  // (in_window) only the chosen window entries remain to zero; otherwise some were zeroed
+  // (n_hi <= k) only the chosen window entries remain to zero; otherwise some were zeroed
   // wrongly: restore them and zero exactly the selection.
   int32_t zeroed_above = INT32_MAX;
   if (input.u != nullptr) {
-    if (in_window) {
+    if (n_hi <= k) {
       zeroed_above = t_hi;
     } else {
       RestoreFromPool(pool, input.e);
     }
   }
-  EmitFromPool(pool, c_star, offset, out_idx, out_val, input.e, zeroed_above, options);
-  *c_out = c_star;
+  EmitFromPool(pool, cut, offset, out_idx, out_val, input.e, zeroed_above, options, s.window_tmp);
+  *kth_out = kth;
   return true;
 }
 
 }  // namespace
-
-uint64_t SelectLargest(const uint64_t* a, size_t n, size_t rank, uint64_t* tmp) {
-  constexpr size_t kDirect = 1024;
-  constexpr int kBits = 11;
-  const uint64_t* src = a;
-  uint32_t hist[1 << kBits];
-  while (n > kDirect) {
-    uint64_t lo = src[0];
-    uint64_t hi = src[0];
-    for (size_t j = 1; j < n; ++j) {
-      lo = std::min(lo, src[j]);
-      hi = std::max(hi, src[j]);
-    }
-    if (lo == hi) return lo;
-    const int width = std::bit_width(hi - lo);
-    const int shift = width > kBits ? width - kBits : 0;
-    std::memset(hist, 0, sizeof(hist));
-    for (size_t j = 0; j < n; ++j) ++hist[(src[j] - lo) >> shift];
-    size_t above = 0;
-    uint64_t bucket = (hi - lo) >> shift;
-    for (;; --bucket) {
-      if (above + hist[bucket] >= rank) break;
-      above += hist[bucket];
-    }
-    rank -= above;
-    size_t w = 0;
-    for (size_t j = 0; j < n; ++j) {
-      tmp[w] = src[j];
-      w += ((src[j] - lo) >> shift) == bucket ? 1 : 0;
-    }
-    n = w;
-    src = tmp;  // later levels compact tmp in place (the write index never passes the read)
-  }
-  if (src != tmp) std::memcpy(tmp, src, n * sizeof(uint64_t));
-  std::nth_element(tmp, tmp + (rank - 1), tmp + n, std::greater<uint64_t>());
-  return tmp[rank - 1];
-}
 
 size_t TopKCpuScratchBytes(size_t n, size_t k, const ExecOptions& options) {
   if (k == 0 || k >= n) return 64;
@@ -437,9 +427,9 @@ SelectResult TopKCpuWithWindowForTesting(const SelectInput& input, size_t n, siz
   Pool pool;
   SampledScratch s;
   CarveSampled(arena, n, k, LanesFor(n, options), &pool, &s);
-  uint64_t c_star = 0;
-  if (SelectWithWindow(input, n, k, t_lo, t_hi, out_idx, out_val, s, options, &c_star)) {
-    result.threshold = KeyToMagnitude(static_cast<uint32_t>(c_star >> 32));
+  uint32_t kth = 0;
+  if (SelectWithWindow(input, n, k, t_lo, t_hi, out_idx, out_val, s, options, &kth)) {
+    result.threshold = KeyToMagnitude(kth);
     arena.reset(mark);
     return result;
   }
@@ -475,10 +465,10 @@ SelectResult TopKCpu(const SelectInput& input, size_t n, size_t k, uint32_t* out
   const size_t mark = arena.mark();
   const CpuTopKAlgorithm algorithm = ChooseAlgorithm(n, k, options);
   if (algorithm == CpuTopKAlgorithm::kSampled) {
-    uint64_t c_star = 0;
+    uint32_t kth = 0;
     result.passes = 1;
-    if (SampledSelect(in, n, k, out_idx, out_val, arena, options, &c_star)) {
-      result.threshold = KeyToMagnitude(static_cast<uint32_t>(c_star >> 32));
+    if (SampledSelect(in, n, k, out_idx, out_val, arena, options, &kth)) {
+      result.threshold = KeyToMagnitude(kth);
       return result;
     }
     arena.reset(mark);

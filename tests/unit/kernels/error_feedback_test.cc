@@ -161,7 +161,7 @@ TEST(ErrorFeedbackTest, ConservationWhenThePredictionMisses) {
     const std::vector<float> u = testing::MakeClustered(n, seed);
     const std::vector<float> e_old = MakeData(Dist::kGaussian, n, seed + 1);
     for (size_t k : {n / 100, n / 20, n / 14}) {
-      const Config config{static_cast<int>(trial % 2) + 1, trial % 3 != 0,
+      const Config config{static_cast<int>(trial % 2) + 1, testing::SimdLevelAt(trial),
                           CpuTopKAlgorithm::kSampled};
       CheckStep(Kind::kTopK, u, e_old, k, k, config, scratch);
     }
@@ -174,9 +174,10 @@ TEST(ErrorFeedbackTest, ThresholdOverCapacityFallsBackToTopCap) {
   const std::vector<float> u = MakeData(Dist::kGaussian, n, kSeed);
   const std::vector<float> e_old(n, 0.25f);
   for (int threads : {1, 2}) {
-    for (size_t cap : {size_t{0}, size_t{10}, size_t{5000}}) {
-      CheckStep(Kind::kThreshold, u, e_old, 0, cap, {threads, true, CpuTopKAlgorithm::kAuto},
-                scratch);
+    for (const Config& config : testing::EverySimd(threads, CpuTopKAlgorithm::kAuto)) {
+      for (size_t cap : {size_t{0}, size_t{10}, size_t{5000}}) {
+        CheckStep(Kind::kThreshold, u, e_old, 0, cap, config, scratch);
+      }
     }
   }
 }

@@ -147,10 +147,26 @@ inline bool SameBits(float a, float b) {
   return std::bit_cast<uint32_t>(a) == std::bit_cast<uint32_t>(b);
 }
 
+// The SIMD levels this machine can run, narrowest first (scalar always; AVX2 and AVX-512 where
+// the CPU has them). Every configuration sweep covers each of them, so a machine with AVX-512
+// checks all three paths against the reference.
+inline std::vector<SimdLevel> SupportedSimdLevels() {
+  std::vector<SimdLevel> out = {SimdLevel::kScalar};
+  if (CpuHasAvx2()) out.push_back(SimdLevel::kAvx2);
+  if (CpuHasAvx512()) out.push_back(SimdLevel::kAvx512);
+  return out;
+}
+
+// The i-th supported level, cycling.
+inline SimdLevel SimdLevelAt(size_t i) {
+  const std::vector<SimdLevel> levels = SupportedSimdLevels();
+  return levels[i % levels.size()];
+}
+
 // One execution configuration.
 struct Config {
   int threads;
-  bool simd;
+  SimdLevel simd;
   CpuTopKAlgorithm algorithm;
 };
 
@@ -169,7 +185,8 @@ inline std::string ConfigName(const Config& c) {
     case CpuTopKAlgorithm::kAuto:
       break;
   }
-  return "threads=" + std::to_string(c.threads) + " simd=" + (c.simd ? "1" : "0") + " algo=" + algo;
+  return "threads=" + std::to_string(c.threads) + " simd=" + std::string(SimdLevelName(c.simd)) +
+         " algo=" + algo;
 }
 
 // A process-wide two-lane pool (lane 0 is the calling thread).
@@ -186,7 +203,8 @@ inline ExecOptions OptionsFor(const Config& c) {
   ExecOptions o;
   o.pool = c.threads > 1 ? TwoThreadPool() : nullptr;
   o.backend = Backend::kCpu;
-  o.use_simd = c.simd;
+  o.use_simd = c.simd != SimdLevel::kScalar;  // both knobs get exercised
+  o.max_simd = c.simd;
   o.topk_algorithm = c.algorithm;
   return o;
 }
@@ -194,7 +212,7 @@ inline ExecOptions OptionsFor(const Config& c) {
 inline std::vector<Config> AllConfigs() {
   std::vector<Config> out;
   for (int threads : {1, 2}) {
-    for (bool simd : {true, false}) {
+    for (SimdLevel simd : SupportedSimdLevels()) {
       for (CpuTopKAlgorithm a : {CpuTopKAlgorithm::kAuto, CpuTopKAlgorithm::kSampled,
                                  CpuTopKAlgorithm::kRadix, CpuTopKAlgorithm::kSmall}) {
         out.push_back({threads, simd, a});
@@ -210,6 +228,16 @@ inline std::vector<Config> RotatingConfigs(size_t i, size_t count = 3) {
   const std::vector<Config> all = AllConfigs();
   std::vector<Config> out;
   for (size_t j = 0; j < count; ++j) out.push_back(all[(i * 5 + j * 7) % all.size()]);
+  return out;
+}
+
+// The widest level this machine supports.
+inline SimdLevel BestSimd() { return CpuSimdLevel(); }
+
+// Every supported level, with `threads` and `algorithm` fixed.
+inline std::vector<Config> EverySimd(int threads, CpuTopKAlgorithm algorithm) {
+  std::vector<Config> out;
+  for (SimdLevel simd : SupportedSimdLevels()) out.push_back({threads, simd, algorithm});
   return out;
 }
 

@@ -71,9 +71,10 @@ TEST(ThresholdSelectTest, CapacityKeepsTheLargest) {
   const std::vector<uint32_t> order = testing::ReferenceOrder(x);
   const std::vector<uint32_t> above = Above(x, 0.5f);
   for (size_t cap : {size_t{0}, size_t{1}, size_t{1000}, above.size() - 1, above.size()}) {
-    for (int threads : {1, 2}) {
-      SCOPED_TRACE("cap=" + std::to_string(cap) + " threads=" + std::to_string(threads));
-      const ExecOptions options = OptionsFor({threads, true, CpuTopKAlgorithm::kAuto});
+    for (const Config& config : AllConfigs()) {
+      if (config.algorithm != CpuTopKAlgorithm::kAuto) continue;
+      SCOPED_TRACE("cap=" + std::to_string(cap) + " " + ConfigName(config));
+      const ExecOptions options = OptionsFor(config);
       std::vector<uint32_t> idx(cap);
       std::vector<float> val(cap);
       auto r = ThresholdSelect(x, 0.5f, idx, val,

@@ -106,9 +106,11 @@ TEST(TopKTest, LargeSize) {
                                        ? std::vector<size_t>{0, n / 1000, n / 10, n}
                                        : std::vector<size_t>{n / 100, n / 2};
     int threads = 1;
+    size_t step = 0;
     for (size_t k : ks) {
-      threads = 3 - threads;  // alternate 2 and 1 threads
-      CheckTopK(x, order, k, Config{threads, true, CpuTopKAlgorithm::kAuto}, scratch);
+      threads = 3 - threads;  // alternate 2 and 1 threads, and rotate the SIMD levels
+      CheckTopK(x, order, k, Config{threads, testing::SimdLevelAt(step++), CpuTopKAlgorithm::kAuto},
+                scratch);
     }
   }
 }
@@ -145,7 +147,7 @@ TEST(TopKTest, ClusteredDataDefeatsTheSample) {
     const std::vector<float> x = testing::MakeClustered(n, seed);
     const std::vector<uint32_t> order = ReferenceOrder(x);
     for (size_t k : {n / 100, n / 20, n / 14}) {
-      const Config config{static_cast<int>(trial % 2) + 1, trial % 3 != 0,
+      const Config config{static_cast<int>(trial % 2) + 1, testing::SimdLevelAt(trial),
                           CpuTopKAlgorithm::kSampled};
       CheckTopK(x, order, k, config, scratch);
       std::vector<uint32_t> idx(k);

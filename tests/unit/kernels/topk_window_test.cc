@@ -49,10 +49,11 @@ TEST(TopKWindowTest, EveryOutcomeIsExact) {
     for (size_t k : {n / 100, n / 10}) {
       const std::vector<uint32_t> want = testing::ReferenceTopK(order, k);
       for (const Window& w : Windows(x, order, k)) {
-        for (int threads : {1, 2}) {
-          SCOPED_TRACE(std::string(w.name) + " k=" + std::to_string(k) +
-                       " threads=" + std::to_string(threads) + " seed=" + std::to_string(kSeed));
-          const ExecOptions options = testing::OptionsFor({threads, true, CpuTopKAlgorithm::kAuto});
+        for (const testing::Config& config : testing::AllConfigs()) {
+          if (config.algorithm != CpuTopKAlgorithm::kAuto) continue;
+          SCOPED_TRACE(std::string(w.name) + " k=" + std::to_string(k) + " " +
+                       testing::ConfigName(config) + " seed=" + std::to_string(kSeed));
+          const ExecOptions options = testing::OptionsFor(config);
           std::vector<uint32_t> idx(k);
           std::vector<float> val(k);
           internal::Arena arena(scratch.Get(TopKScratchBytes(n, k, options)));
@@ -79,10 +80,11 @@ TEST(TopKWindowTest, ErrorFeedbackEveryOutcomeConserves) {
   for (size_t k : {n / 100, n / 10}) {
     const std::vector<uint32_t> want = testing::ReferenceTopK(order, k);
     for (const Window& w : Windows(a, order, k)) {
-      for (int threads : {1, 2}) {
-        SCOPED_TRACE(std::string(w.name) + " k=" + std::to_string(k) +
-                     " threads=" + std::to_string(threads) + " seed=" + std::to_string(kSeed));
-        const ExecOptions options = testing::OptionsFor({threads, true, CpuTopKAlgorithm::kAuto});
+      for (const testing::Config& config : testing::AllConfigs()) {
+        if (config.algorithm != CpuTopKAlgorithm::kAuto) continue;
+        SCOPED_TRACE(std::string(w.name) + " k=" + std::to_string(k) + " " +
+                     testing::ConfigName(config) + " seed=" + std::to_string(kSeed));
+        const ExecOptions options = testing::OptionsFor(config);
         std::vector<float> e = e_old;
         std::vector<uint32_t> idx(k);
         std::vector<float> val(k);

@@ -56,21 +56,41 @@ enum class CpuTopKAlgorithm {
   kSmall,    // select over packed (key, index) words; meant for small n
 };
 
+// SIMD code paths of the CPU back end, narrowest first. Every path returns bit-identical
+// results; the level only changes the speed.
+enum class SimdLevel {
+  kScalar,  // portable C++
+  kAvx2,    // AVX2 + POPCNT
+  kAvx512,  // AVX-512 F, BW, VL, DQ + BMI2 (compress, mask registers)
+};
+
+std::string_view SimdLevelName(SimdLevel level);
+
 struct ExecOptions {
   // Worker threads for the CPU path; nullptr runs on the calling thread only. Results do not
   // depend on the number of threads.
   ThreadPool* pool = nullptr;
   Backend backend = Backend::kAuto;
-  // Use AVX2 where the CPU has it (checked at run time). false forces the portable scalar
+  // Use SIMD where the CPU has it (checked at run time). false forces the portable scalar
   // code; results are identical.
   bool use_simd = true;
   CpuTopKAlgorithm topk_algorithm = CpuTopKAlgorithm::kAuto;
+  // The widest SIMD path a call may take; it runs at min(max_simd, CpuSimdLevel()), or scalar
+  // when use_simd is false. Lowering it exists for tests and benchmarks.
+  SimdLevel max_simd = SimdLevel::kAvx512;
 };
 
 // Number of CPU threads a call with `options` may use (1 without a pool).
 int NumThreads(const ExecOptions& options);
 
-// True when the running CPU supports the AVX2 path.
+// The widest SIMD level the running CPU (and OS) supports, detected once.
+SimdLevel CpuSimdLevel();
+
+// The level a CPU call with `options` runs at (see ExecOptions::max_simd).
+SimdLevel EffectiveSimdLevel(const ExecOptions& options);
+
+// CpuSimdLevel() >= kAvx2 / >= kAvx512.
 bool CpuHasAvx2();
+bool CpuHasAvx512();
 
 }  // namespace sotto::kernels

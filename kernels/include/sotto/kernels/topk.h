@@ -8,10 +8,13 @@
 // number of threads or the SIMD level.
 //
 // Two-phase use (CUB style): ask TopKScratchBytes(n, k, options) once, keep a buffer of that
-// size (e.g. a Scratch), and pass it on every call. The CPU path predicts the k-th magnitude
-// from a small sample, reads x once to collect the elements above the prediction, and selects
-// among those; when the prediction misses (adversarial or heavily tied data) it falls back to a
-// radix select that reads x four times. No full sort ever runs.
+// size (e.g. a Scratch), and pass it on every call; a call then allocates nothing. The CPU path
+// predicts the k-th magnitude from a small sample, reads x once to collect the elements above
+// the prediction, and selects among those; when the prediction misses (adversarial or heavily
+// tied data) it falls back to a radix select that reads x four times. No full sort ever runs.
+// The pass uses AVX-512 or AVX2 where the CPU has them (checked at run time, backend.h
+// SimdLevel); every path returns the same bits. Speed against a streaming read of x:
+// docs/BENCHMARKS.md.
 //
 // Arguments: k <= x.size() < 2^32; out_idx.size() >= k; out_val empty (indices only) or
 // out_val.size() >= k; scratch.size() >= TopKScratchBytes(n, k, options) with the same

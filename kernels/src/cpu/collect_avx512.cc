@@ -1,0 +1,497 @@
+// AVX-512 kernels of the CPU path (declared in cpu/simd.h).
+//
+// Why this shape (measured on Zen 4, see docs/BENCHMARKS.md): the compaction of a 16-element
+// group costs two register vpcompressd and two stores, about four cycles, against a quarter
+// cycle to load and compare it. So the sparse kernel compacts only groups with a survivor (the
+// dense one, for densities where that branch would be a coin toss, branches once per two
+// groups); the compress-to-memory form is avoided (it is microcoded on Zen 4), and a group with
+// at most 8 survivors stores only the low halves. When the input streams from DRAM, stores whose
+// address depends on a just-loaded value fill the store queue and throttle the loads; the blocked
+// kernel therefore compares a 512-element block first (only a 16-bit mask per group is stored) and
+// compacts from L1 afterwards.
+//
+// Everything here is compiled for AVX-512 through target attributes only, and is called only
+// when SimdFor(options) == kAvx512.
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+
+#include "cpu/simd.h"
+
+#define SOTTO_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,bmi,bmi2,popcnt")))
+
+// GCC 12 reports its own _mm256_undefined_*() (a self-initialised variable inside the
+// 512-to-256-bit casts and extracts) as (maybe-)uninitialized when AVX-512 comes from a target
+// attribute.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
+namespace sotto::kernels::internal {
+namespace {
+
+constexpr size_t kSub = 512;  // elements per block of the blocked kernel
+constexpr int kSubGroups = static_cast<int>(kSub / 16);
+
+SOTTO_AVX512 inline __m512i Iota16() {
+  return _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+
+// |v| bits (NaN payloads not clamped; compare against RawRule thresholds).
+SOTTO_AVX512 inline __m512i Abs16(__m512 v) {
+  return _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7fffffff));
+}
+// MagnitudeKey of every lane.
+SOTTO_AVX512 inline __m512i Key16(__m512 v) {
+  return _mm512_min_epu32(Abs16(v), _mm512_set1_epi32(static_cast<int>(kNanKey)));
+}
+
+// Mask -> integer conversions are pinned to a general register. GCC 12 otherwise may widen a
+// __mmask16 by spilling it with a 16-bit kmovw into a 32-bit stack slot and reading the slot
+// back whole, stale upper bits included (seen in the TSan build, where the instrumentation calls
+// force spills; _cvtmask16_u32 alone does not prevent it). In a register, kmovw zero-extends.
+SOTTO_AVX512 inline uint32_t Bits16(__mmask16 m) {
+  uint32_t bits = _cvtmask16_u32(m);
+  __asm__("" : "+r"(bits));
+  return bits;
+}
+SOTTO_AVX512 inline uint32_t Bits32(__mmask32 m) {
+  uint32_t bits = _cvtmask32_u32(m);
+  __asm__("" : "+r"(bits));
+  return bits;
+}
+SOTTO_AVX512 inline __mmask16 Mask16(uint32_t bits) { return _cvtu32_mask16(bits); }
+SOTTO_AVX512 inline int Popcount16(__mmask16 m) { return std::popcount(Bits16(m)); }
+SOTTO_AVX512 inline __mmask16 FirstLanes(size_t count) {  // count < 16
+  return Mask16((1u << count) - 1);
+}
+
+// The pass's pointers, copied out of PassInput: the intrinsics' stores may alias anything, so
+// members read through a reference would be reloaded after every store.
+struct Ptrs {
+  const float* in;
+  float* e;
+};
+
+template <PassMode kMode>
+SOTTO_AVX512 inline __m512 Load16(Ptrs p, size_t i) {
+  if constexpr (kMode == PassMode::kRead) {
+    return _mm512_loadu_ps(p.in + i);
+  } else {
+    return _mm512_add_ps(_mm512_loadu_ps(p.in + i), _mm512_loadu_ps(p.e + i));
+  }
+}
+
+template <PassMode kMode>
+SOTTO_AVX512 inline __m512 LoadPart16(Ptrs p, size_t i, __mmask16 lanes) {
+  if constexpr (kMode == PassMode::kRead) {
+    return _mm512_maskz_loadu_ps(lanes, p.in + i);
+  } else {
+    return _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, p.in + i),
+                         _mm512_maskz_loadu_ps(lanes, p.e + i));
+  }
+}
+
+// Appends the lanes of m (indices vidx, values v) at oi/ov. Writes at most 16 entries past oi;
+// a group with at most 8 survivors stores only the low halves.
+SOTTO_AVX512 inline void Emit16(__m512 v, __m512i vidx, __mmask16 m, uint32_t*& oi, float*& ov) {
+  const __m512i ci = _mm512_maskz_compress_epi32(m, vidx);
+  const __m512 cv = _mm512_maskz_compress_ps(m, v);
+  const int c = Popcount16(m);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(oi), _mm512_castsi512_si256(ci));
+  _mm256_storeu_ps(ov, _mm512_castps512_ps256(cv));
+  if (c > 8) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(oi + 8), _mm512_extracti32x8_epi32(ci, 1));
+    _mm256_storeu_ps(ov + 8, _mm512_extractf32x8_ps(cv, 1));
+  }
+  oi += c;
+  ov += c;
+}
+
+// One group of the sparse kernel; `lanes` limits a partial last group.
+template <PassMode kMode, bool kFull>
+SOTTO_AVX512 inline void SparseGroup(Ptrs p, size_t i, __mmask16 lanes, __m512i vlo, __m512i vhi,
+                                     uint32_t*& oi, float*& ov, size_t& hi) {
+  const __m512 v = kFull ? Load16<kMode>(p, i) : LoadPart16<kMode>(p, i, lanes);
+  const __m512i key = Abs16(v);
+  const __mmask16 m = _mm512_mask_cmpgt_epi32_mask(lanes, key, vlo);
+  __mmask16 mhi = 0;
+  if constexpr (kMode == PassMode::kAddStore) {
+    if constexpr (kFull) {
+      _mm512_storeu_ps(p.e + i, v);
+    } else {
+      _mm512_mask_storeu_ps(p.e + i, lanes, v);
+    }
+  } else if constexpr (kMode == PassMode::kAddZero) {
+    mhi = _mm512_mask_cmpgt_epi32_mask(lanes, key, vhi);
+    const __m512 kept = _mm512_maskz_mov_ps(_knot_mask16(mhi), v);
+    if constexpr (kFull) {
+      _mm512_storeu_ps(p.e + i, kept);
+    } else {
+      _mm512_mask_storeu_ps(p.e + i, lanes, kept);
+    }
+  }
+  if (Bits16(m) != 0) {
+    if constexpr (kMode != PassMode::kAddZero) mhi = _mm512_mask_cmpgt_epi32_mask(m, key, vhi);
+    Emit16(v, _mm512_add_epi32(Iota16(), _mm512_set1_epi32(static_cast<int>(i))), m, oi, ov);
+    hi += static_cast<size_t>(Popcount16(mhi));
+  }
+}
+
+void Commit(CollectCursor* cur, uint32_t* oi, float* ov, size_t hi) {
+  const auto stored = static_cast<size_t>(oi - cur->idx);
+  cur->idx = oi;
+  cur->val = ov;
+  cur->room -= stored;
+  cur->stored += stored;
+  cur->count_hi += hi;
+}
+
+template <PassMode kMode>
+SOTTO_AVX512 size_t CollectSparse(const PassInput& in, size_t i, size_t end, int32_t t_lo,
+                                  int32_t t_hi, CollectCursor* cur) {
+  const Ptrs p{in.in, in.e};
+  const __m512i vlo = _mm512_set1_epi32(RawRule(t_lo));
+  const __m512i vhi = _mm512_set1_epi32(RawRule(t_hi));
+  uint32_t* oi = cur->idx;
+  float* ov = cur->val;
+  const uint32_t* const limit = cur->idx + cur->room;
+  size_t hi = 0;
+  for (; i + 64 <= end && limit - oi >= static_cast<ptrdiff_t>(kGroup); i += 64) {
+    SparseGroup<kMode, true>(p, i, Mask16(0xffff), vlo, vhi, oi, ov, hi);
+    SparseGroup<kMode, true>(p, i + 16, Mask16(0xffff), vlo, vhi, oi, ov, hi);
+    SparseGroup<kMode, true>(p, i + 32, Mask16(0xffff), vlo, vhi, oi, ov, hi);
+    SparseGroup<kMode, true>(p, i + 48, Mask16(0xffff), vlo, vhi, oi, ov, hi);
+  }
+  if (i < end && i + 64 > end && limit - oi >= static_cast<ptrdiff_t>(kGroup)) {
+    // Fewer than 64 left: they append at most 63 entries, within the room.
+    for (; i + 16 <= end; i += 16)
+      SparseGroup<kMode, true>(p, i, Mask16(0xffff), vlo, vhi, oi, ov, hi);
+    if (i < end) {
+      const auto lanes = FirstLanes(end - i);
+      SparseGroup<kMode, false>(p, i, lanes, vlo, vhi, oi, ov, hi);
+      i = end;
+    }
+  }
+  Commit(cur, oi, ov, hi);
+  return i;
+}
+
+// Dense variant: one branch per pair of groups (nearly always taken when survivors are
+// common, so it rarely mispredicts), then both groups compacted unconditionally.
+template <PassMode kMode>
+SOTTO_AVX512 size_t CollectDense(const PassInput& in, size_t i, size_t end, int32_t t_lo,
+                                 int32_t t_hi, CollectCursor* cur) {
+  const Ptrs p{in.in, in.e};
+  const __m512i vlo = _mm512_set1_epi32(RawRule(t_lo));
+  const __m512i vhi = _mm512_set1_epi32(RawRule(t_hi));
+  const __m512i minus_one = _mm512_set1_epi32(-1);
+  uint32_t* oi = cur->idx;
+  float* ov = cur->val;
+  const uint32_t* const limit = cur->idx + cur->room;
+  __m512i hi_lanes = _mm512_setzero_si512();  // count_hi per lane
+  for (; i + 32 <= end && limit - oi >= static_cast<ptrdiff_t>(kGroup); i += 32) {
+    const __m512 v0 = Load16<kMode>(p, i);
+    const __m512 v1 = Load16<kMode>(p, i + 16);
+    const __m512i k0 = Abs16(v0);
+    const __m512i k1 = Abs16(v1);
+    const __mmask16 m0 = _mm512_cmpgt_epi32_mask(k0, vlo);
+    const __mmask16 m1 = _mm512_cmpgt_epi32_mask(k1, vlo);
+    const __mmask16 h0 = _mm512_cmpgt_epi32_mask(k0, vhi);
+    const __mmask16 h1 = _mm512_cmpgt_epi32_mask(k1, vhi);
+    if constexpr (kMode == PassMode::kAddStore) {
+      _mm512_storeu_ps(p.e + i, v0);
+      _mm512_storeu_ps(p.e + i + 16, v1);
+    } else if constexpr (kMode == PassMode::kAddZero) {
+      _mm512_storeu_ps(p.e + i, _mm512_maskz_mov_ps(_knot_mask16(h0), v0));
+      _mm512_storeu_ps(p.e + i + 16, _mm512_maskz_mov_ps(_knot_mask16(h1), v1));
+    }
+    hi_lanes = _mm512_mask_sub_epi32(hi_lanes, h0, hi_lanes, minus_one);
+    hi_lanes = _mm512_mask_sub_epi32(hi_lanes, h1, hi_lanes, minus_one);
+    if ((Bits16(m0) | Bits16(m1)) != 0) {
+      const __m512i base = _mm512_add_epi32(Iota16(), _mm512_set1_epi32(static_cast<int>(i)));
+      Emit16(v0, base, m0, oi, ov);
+      Emit16(v1, _mm512_add_epi32(base, _mm512_set1_epi32(16)), m1, oi, ov);
+    }
+  }
+  Commit(cur, oi, ov, static_cast<size_t>(_mm512_reduce_add_epi32(hi_lanes)));
+  return CollectSparse<kMode>(in, i, end, t_lo, t_hi, cur);
+}
+
+template <PassMode kMode>
+SOTTO_AVX512 size_t CollectBlocked(const PassInput& in, size_t i, size_t end, int32_t t_lo,
+                                   int32_t t_hi, CollectCursor* cur) {
+  const Ptrs p{in.in, in.e};
+  const __m512i vlo = _mm512_set1_epi32(RawRule(t_lo));
+  const __m512i vhi = _mm512_set1_epi32(RawRule(t_hi));
+  const float* src = kMode == PassMode::kRead ? p.in : p.e;  // a = u + e is in e after sweep 1
+  uint32_t* oi = cur->idx;
+  float* ov = cur->val;
+  const uint32_t* const limit = cur->idx + cur->room;
+  size_t hi = 0;
+  alignas(64) uint16_t masks[kSubGroups] = {};
+  for (;;) {
+    // A block of up to kSub elements, whole groups, no longer than the room left.
+    const auto room = static_cast<size_t>(limit - oi);
+    const size_t len = std::min({kSub, (end - i) & ~size_t{15}, room & ~size_t{15}});
+    if (len < kGroup) break;
+    const int groups = static_cast<int>(len / 16);
+    for (int g = 0; g < groups; ++g) {
+      const size_t q = i + 16 * static_cast<size_t>(g);
+      const __m512 v = Load16<kMode>(p, q);
+      if constexpr (kMode != PassMode::kRead) _mm512_storeu_ps(p.e + q, v);
+      masks[g] = static_cast<uint16_t>(Bits16(_mm512_cmpgt_epi32_mask(Abs16(v), vlo)));
+    }
+    const __m512i all = _mm512_load_si512(masks);
+    uint32_t nz = Bits32(_mm512_test_epi16_mask(all, all));
+    if (groups < 32) nz &= (1u << groups) - 1;
+    for (; nz != 0; nz &= nz - 1) {
+      const int g = std::countr_zero(nz);
+      const size_t q = i + 16 * static_cast<size_t>(g);
+      const __m512 v = _mm512_loadu_ps(src + q);
+      const __mmask16 mhi = _mm512_cmpgt_epi32_mask(Abs16(v), vhi);
+      Emit16(v, _mm512_add_epi32(Iota16(), _mm512_set1_epi32(static_cast<int>(q))),
+             Mask16(masks[g]), oi, ov);
+      hi += static_cast<size_t>(Popcount16(mhi));
+      if constexpr (kMode == PassMode::kAddZero) {
+        _mm512_mask_storeu_ps(p.e + q, mhi, _mm512_setzero_ps());
+      }
+    }
+    i += len;
+  }
+  Commit(cur, oi, ov, hi);
+  // The rest (less than kGroup elements, or too little room for a block) one group at a time.
+  return CollectSparse<kMode>(in, i, end, t_lo, t_hi, cur);
+}
+
+template <PassMode kMode>
+SOTTO_AVX512 void CountT(const PassInput& in, size_t begin, size_t end, int32_t t_lo, int32_t t_hi,
+                         size_t* count, size_t* count_hi) {
+  const Ptrs p{in.in, in.e};
+  const __m512i vlo = _mm512_set1_epi32(RawRule(t_lo));
+  const __m512i vhi = _mm512_set1_epi32(RawRule(t_hi));
+  size_t c = 0;
+  size_t h = 0;
+  size_t i = begin;
+  for (; i + 16 <= end; i += 16) {
+    const __m512 v = Load16<kMode>(p, i);
+    if constexpr (kMode != PassMode::kRead) _mm512_storeu_ps(p.e + i, v);
+    const __m512i key = Abs16(v);
+    c += static_cast<size_t>(Popcount16(_mm512_cmpgt_epi32_mask(key, vlo)));
+    h += static_cast<size_t>(Popcount16(_mm512_cmpgt_epi32_mask(key, vhi)));
+  }
+  if (i < end) {
+    const auto lanes = FirstLanes(end - i);
+    const __m512 v = LoadPart16<kMode>(p, i, lanes);
+    if constexpr (kMode != PassMode::kRead) _mm512_mask_storeu_ps(p.e + i, lanes, v);
+    const __m512i key = Abs16(v);
+    c += static_cast<size_t>(Popcount16(_mm512_mask_cmpgt_epi32_mask(lanes, key, vlo)));
+    h += static_cast<size_t>(Popcount16(_mm512_mask_cmpgt_epi32_mask(lanes, key, vhi)));
+  }
+  *count += c;
+  *count_hi += h;
+}
+
+}  // namespace
+
+namespace {
+
+template <PassMode kMode>
+size_t CollectStyled(CollectStyle style, const PassInput& in, size_t begin, size_t end,
+                     int32_t t_lo, int32_t t_hi, CollectCursor* cur) {
+  switch (style) {
+    case CollectStyle::kSparse:
+      return CollectSparse<kMode>(in, begin, end, t_lo, t_hi, cur);
+    case CollectStyle::kDense:
+      return CollectDense<kMode>(in, begin, end, t_lo, t_hi, cur);
+    case CollectStyle::kBlocked:
+      return CollectBlocked<kMode>(in, begin, end, t_lo, t_hi, cur);
+  }
+  return begin;
+}
+
+}  // namespace
+
+size_t CollectAvx512(PassMode mode, CollectStyle style, const PassInput& in, size_t begin,
+                     size_t end, int32_t t_lo, int32_t t_hi, CollectCursor* cur) {
+  switch (mode) {
+    case PassMode::kRead:
+      return CollectStyled<PassMode::kRead>(style, in, begin, end, t_lo, t_hi, cur);
+    case PassMode::kAddStore:
+      return CollectStyled<PassMode::kAddStore>(style, in, begin, end, t_lo, t_hi, cur);
+    case PassMode::kAddZero:
+      return CollectStyled<PassMode::kAddZero>(style, in, begin, end, t_lo, t_hi, cur);
+  }
+  return begin;
+}
+
+void CountAvx512(PassMode mode, const PassInput& in, size_t begin, size_t end, int32_t t_lo,
+                 int32_t t_hi, size_t* count, size_t* count_hi) {
+  if (mode == PassMode::kRead) {
+    CountT<PassMode::kRead>(in, begin, end, t_lo, t_hi, count, count_hi);
+  } else {
+    CountT<PassMode::kAddStore>(in, begin, end, t_lo, t_hi, count, count_hi);
+  }
+}
+
+SOTTO_AVX512 void AddAvx512(const float* u, float* e, size_t begin, size_t end) {
+  size_t i = begin;
+  for (; i + 16 <= end; i += 16) {
+    _mm512_storeu_ps(e + i, _mm512_add_ps(_mm512_loadu_ps(u + i), _mm512_loadu_ps(e + i)));
+  }
+  if (i < end) {
+    const auto lanes = FirstLanes(end - i);
+    _mm512_mask_storeu_ps(
+        e + i, lanes,
+        _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, u + i), _mm512_maskz_loadu_ps(lanes, e + i)));
+  }
+}
+
+SOTTO_AVX512 size_t EmitBlockAvx512(const uint32_t* bi, const float* bv, size_t cnt,
+                                    const EmitArgs& a) {
+  // Everything the loop touches is held in locals: the vector stores may alias anything, so
+  // fields read through `a` would be reloaded after each of them.
+  const __m512i vk = _mm512_set1_epi32(a.cut_key);
+  const __m512i vzeroed = _mm512_set1_epi32(a.zeroed_above);
+  uint32_t* const out_idx = a.out_idx;
+  float* const out_val = a.out_val;
+  uint32_t* const zero = a.zero;
+  const size_t limit = a.limit;
+  size_t ties = *a.ties_left;
+  size_t nzero = zero != nullptr ? *a.nzero : 0;
+  size_t pos = *a.o;
+  size_t j = 0;
+  for (; j + 16 <= cnt && pos + 16 <= limit; j += 16) {
+    const __m512i idx = _mm512_loadu_si512(bi + j);
+    const __m512 val = _mm512_loadu_ps(bv + j);
+    const __m512i key = Key16(val);
+    uint32_t sel = Bits16(_mm512_cmpgt_epi32_mask(key, vk));
+    if (ties > 0) {
+      uint32_t eq = Bits16(_mm512_cmpeq_epi32_mask(key, vk));
+      if (eq != 0) {
+        if (static_cast<size_t>(std::popcount(eq)) > ties) {
+          eq = _pdep_u32((1u << ties) - 1, eq);  // the lowest `ties` of them
+        }
+        ties -= static_cast<size_t>(std::popcount(eq));
+        sel |= eq;
+      }
+    }
+    const __mmask16 m = Mask16(sel);
+    _mm512_storeu_si512(out_idx + pos, _mm512_maskz_compress_epi32(m, idx));
+    if (out_val != nullptr) _mm512_storeu_ps(out_val + pos, _mm512_maskz_compress_ps(m, val));
+    if (zero != nullptr) {
+      const __mmask16 zm = _mm512_mask_cmple_epi32_mask(m, key, vzeroed);
+      _mm512_storeu_si512(zero + nzero, _mm512_maskz_compress_epi32(zm, idx));
+      nzero += static_cast<size_t>(Popcount16(zm));
+    }
+    pos += static_cast<size_t>(std::popcount(sel));
+  }
+  *a.ties_left = ties;
+  if (zero != nullptr) *a.nzero = nzero;
+  *a.o = pos;
+  return j;
+}
+
+SOTTO_AVX512 size_t GatherKeysAvx512(const float* bv, size_t cnt, int32_t t_hi, bool in_window,
+                                     uint32_t** w, const uint32_t* w_end) {
+  const __m512i vhi = _mm512_set1_epi32(t_hi);
+  const __mmask16 flip = Mask16(in_window ? 0xffff : 0);
+  uint32_t* out = *w;
+  size_t j = 0;
+  for (; j + 16 <= cnt && out + 16 <= w_end; j += 16) {
+    const __m512i key = Key16(_mm512_loadu_ps(bv + j));
+    const __mmask16 m = _kxor_mask16(_mm512_cmpgt_epi32_mask(key, vhi), flip);
+    _mm512_storeu_si512(out, _mm512_maskz_compress_epi32(m, key));
+    out += Popcount16(m);
+  }
+  *w = out;
+  return j;
+}
+
+SOTTO_AVX512 size_t CountAboveAvx512(const float* v, size_t cnt, int32_t t, size_t* j_out) {
+  const __m512i vt = _mm512_set1_epi32(t);
+  size_t c = 0;
+  size_t j = 0;
+  for (; j + 16 <= cnt; j += 16) {
+    c +=
+        static_cast<size_t>(Popcount16(_mm512_cmpgt_epi32_mask(Key16(_mm512_loadu_ps(v + j)), vt)));
+  }
+  *j_out = j;
+  return c;
+}
+
+SOTTO_AVX512 void MinMaxAvx512(const uint32_t* k, size_t m, uint32_t* lo, uint32_t* hi) {
+  __m512i vmin = _mm512_set1_epi32(-1);
+  __m512i vmax = _mm512_setzero_si512();
+  size_t j = 0;
+  for (; j + 16 <= m; j += 16) {
+    const __m512i x = _mm512_loadu_si512(k + j);
+    vmin = _mm512_min_epu32(vmin, x);
+    vmax = _mm512_max_epu32(vmax, x);
+  }
+  uint32_t mn = _mm512_reduce_min_epu32(vmin);
+  uint32_t mx = _mm512_reduce_max_epu32(vmax);
+  for (; j < m; ++j) {
+    mn = k[j] < mn ? k[j] : mn;
+    mx = k[j] > mx ? k[j] : mx;
+  }
+  *lo = mn;
+  *hi = mx;
+}
+
+SOTTO_AVX512 size_t FilterAvx512(const uint32_t* in, size_t m, uint32_t lo, uint32_t hi,
+                                 uint32_t* out) {
+  const __m512i vlo = _mm512_set1_epi32(static_cast<int>(lo));
+  const __m512i vhi = _mm512_set1_epi32(static_cast<int>(hi));
+  size_t c = 0;
+  size_t j = 0;
+  for (; j + 16 <= m; j += 16) {
+    const __m512i x = _mm512_loadu_si512(in + j);
+    const __mmask16 keep =
+        _kand_mask16(_mm512_cmpge_epu32_mask(x, vlo), _mm512_cmple_epu32_mask(x, vhi));
+    _mm512_storeu_si512(out + c, _mm512_maskz_compress_epi32(keep, x));  // c <= j: in place ok
+    c += static_cast<size_t>(Popcount16(keep));
+  }
+  for (; j < m; ++j) {
+    const uint32_t x = in[j];
+    out[c] = x;
+    c += x >= lo && x <= hi ? 1 : 0;
+  }
+  return c;
+}
+
+SOTTO_AVX512 void CountGeAvx512(const uint32_t* k, size_t m, uint32_t key, size_t* greater,
+                                size_t* equal) {
+  const __m512i vk = _mm512_set1_epi32(static_cast<int>(key));
+  size_t gt = 0;
+  size_t eq = 0;
+  size_t j = 0;
+  for (; j + 16 <= m; j += 16) {
+    const __m512i x = _mm512_loadu_si512(k + j);
+    gt += static_cast<size_t>(Popcount16(_mm512_cmpgt_epu32_mask(x, vk)));
+    eq += static_cast<size_t>(Popcount16(_mm512_cmpeq_epu32_mask(x, vk)));
+  }
+  for (; j < m; ++j) {
+    gt += k[j] > key ? 1 : 0;
+    eq += k[j] == key ? 1 : 0;
+  }
+  *greater = gt;
+  *equal = eq;
+}
+
+SOTTO_AVX512 void SampleKeysAvx512(const float* x, const float* u, const float* e, size_t n,
+                                   size_t runs, uint64_t seed, uint32_t* out) {
+  for (size_t j = 0; j < runs; ++j) {
+    const size_t p = SamplePosition(n, runs, j, seed);
+    const __m512 v = x != nullptr ? _mm512_loadu_ps(x + p)
+                                  : _mm512_add_ps(_mm512_loadu_ps(u + p), _mm512_loadu_ps(e + p));
+    _mm512_storeu_si512(out + j * kSampleRun, Key16(v));
+  }
+}
+
+}  // namespace sotto::kernels::internal
