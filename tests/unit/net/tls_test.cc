@@ -481,9 +481,14 @@ TEST_F(TlsTest, PeerThatStopsReadingHitsTheWriteDeadline) {
   // Far more than the loopback socket buffers hold.
   proto::Envelope big;
   big.mutable_round_start()->mutable_parameters()->set_fp32_le(std::string(4 << 20, '\1'));
+  int queued = 0;
   for (int i = 0; i < 32; ++i) {
-    ASSERT_TRUE((*server_side)->Send(big).ok());
+    // On a loaded machine the write deadline can close the connection before all 32 are
+    // queued; a refused Send then just ends the loop (the close status is checked below).
+    if (!(*server_side)->Send(big).ok()) break;
+    ++queued;
   }
+  EXPECT_GT(queued, 0);
   auto closed = server_closed_.Pop();
   ASSERT_TRUE(closed.has_value());
   EXPECT_EQ(closed->code(), StatusCode::kDeadlineExceeded) << *closed;
