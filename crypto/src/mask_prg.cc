@@ -8,8 +8,11 @@
 #include <cstring>
 #include <string>
 
+#include "chacha20_dense.h"
 #include "chacha20_gather.h"
+#include "mask_prg_internal.h"
 #include "sodium_util.h"
+#include "sotto/base/status_macros.h"
 
 namespace sotto::crypto {
 
@@ -23,6 +26,7 @@ namespace {
 
 using internal::ChaCha20Gather;
 using internal::ChaChaKey;
+using internal::DenseIsa;
 using internal::kGatherLanes;
 using internal::kGatherOutputWords;
 using internal::MakeChaChaKey;
@@ -82,8 +86,7 @@ bool IsKnownOp(MaskOp op) {
 }
 
 template <typename Word>
-Status ApplyDenseImpl(const uint8_t* key, uint64_t stream, uint64_t begin, std::span<Word> values,
-                      MaskOp op) {
+Status CheckDenseArguments(uint64_t begin, std::span<Word> values, MaskOp op) {
   if (!IsKnownOp(op)) {
     return InvalidArgumentError("unknown mask op " + std::to_string(static_cast<int>(op)));
   }
@@ -92,6 +95,14 @@ Status ApplyDenseImpl(const uint8_t* key, uint64_t stream, uint64_t begin, std::
                                 std::to_string(begin) + " + " + std::to_string(values.size()) +
                                 ") exceeds 2^32 coordinates");
   }
+  return OkStatus();
+}
+
+// The libsodium variant: keystream chunks of kChunkBytes into a wiped stack buffer, each
+// combined into the values while it is in L1.
+template <typename Word>
+void ApplyDenseSodium(const uint8_t* key, uint64_t stream, uint64_t begin, std::span<Word> values,
+                      MaskOp op) {
   constexpr uint64_t kPerBlock = kBlockBytes / sizeof(Word);
   const Nonce nonce = MakeNonce(stream);
   alignas(64) uint8_t scratch[kChunkBytes];
@@ -109,6 +120,29 @@ Status ApplyDenseImpl(const uint8_t* key, uint64_t stream, uint64_t begin, std::
     Combine<Word>(values.data() + (pos - begin), scratch + offset * sizeof(Word),
                   static_cast<size_t>(count), op);
     pos += count;
+  }
+}
+
+template <typename Word>
+Status ApplyDenseImpl(DenseIsa isa, const uint8_t* key, uint64_t stream, uint64_t begin,
+                      std::span<Word> values, MaskOp op) {
+  RETURN_IF_ERROR(CheckDenseArguments(begin, values, op));
+  if (!internal::DenseIsaSupported(isa)) {
+    return FailedPreconditionError("this CPU cannot run the requested dense mask variant");
+  }
+  if (values.empty()) {
+    return OkStatus();
+  }
+  switch (isa) {
+    case DenseIsa::kAvx512: {
+      ChaChaKey chacha_key = MakeChaChaKey(key, stream);
+      internal::ScopedWipe wipe_key(&chacha_key, sizeof(chacha_key));
+      internal::DenseMaskAvx512(chacha_key, begin, values.data(), values.size(), op);
+      break;
+    }
+    case DenseIsa::kSodium:
+      ApplyDenseSodium(key, stream, begin, values, op);
+      break;
   }
   return OkStatus();
 }
@@ -213,14 +247,16 @@ Status MaskPrg::ApplyDense(uint64_t begin, std::span<uint32_t> values, MaskOp op
   if (key_.bytes().size() != kMaskSeedBytes) {
     return InvalidArgumentError("MaskPrg was moved from");
   }
-  return ApplyDenseImpl<uint32_t>(key_.bytes().data(), stream_, begin, values, op);
+  return ApplyDenseImpl<uint32_t>(internal::BestDenseIsa(), key_.bytes().data(), stream_, begin,
+                                  values, op);
 }
 
 Status MaskPrg::ApplyDense(uint64_t begin, std::span<uint64_t> values, MaskOp op) const {
   if (key_.bytes().size() != kMaskSeedBytes) {
     return InvalidArgumentError("MaskPrg was moved from");
   }
-  return ApplyDenseImpl<uint64_t>(key_.bytes().data(), stream_, begin, values, op);
+  return ApplyDenseImpl<uint64_t>(internal::BestDenseIsa(), key_.bytes().data(), stream_, begin,
+                                  values, op);
 }
 
 Status MaskPrg::ApplySparse(std::span<const uint32_t> support, std::span<uint32_t> values,
@@ -239,4 +275,25 @@ Status MaskPrg::ApplySparse(std::span<const uint32_t> support, std::span<uint64_
   return ApplySparseImpl<uint64_t>(key_.bytes().data(), stream_, support, values, op);
 }
 
+namespace internal {
+
+Status ApplyDenseWith(DenseIsa isa, const Seed& seed, uint64_t stream, uint64_t begin,
+                      std::span<uint32_t> values, MaskOp op) {
+  EnsureSodium();
+  if (seed.bytes().size() != kMaskSeedBytes) {
+    return InvalidArgumentError("mask seed is empty (moved from)");
+  }
+  return ApplyDenseImpl<uint32_t>(isa, seed.bytes().data(), stream, begin, values, op);
+}
+
+Status ApplyDenseWith(DenseIsa isa, const Seed& seed, uint64_t stream, uint64_t begin,
+                      std::span<uint64_t> values, MaskOp op) {
+  EnsureSodium();
+  if (seed.bytes().size() != kMaskSeedBytes) {
+    return InvalidArgumentError("mask seed is empty (moved from)");
+  }
+  return ApplyDenseImpl<uint64_t>(isa, seed.bytes().data(), stream, begin, values, op);
+}
+
+}  // namespace internal
 }  // namespace sotto::crypto

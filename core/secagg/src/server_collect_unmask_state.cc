@@ -1,7 +1,10 @@
 #include "server_collect_unmask_state.h"
 
+#include <algorithm>
+#include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "reconstruct.h"
 #include "server_terminal_states.h"
@@ -84,72 +87,108 @@ ServerOutcome ServerCollectUnmaskState::Advance() {
 
   const uint32_t attempts = d.options.max_reconstruction_attempts;
   const uint64_t subset_seed = DeriveSeed(d.config.run_id, d.config.round_id);
-  // The seeds whose masks come off, and how.
-  std::vector<crypto::Seed> seeds;
-  std::vector<crypto::MaskOp> ops;
-  // 2 for U3: rebuild b_u and check it against the commitment.
+  // 2. One job per secret: for U3 rebuild b_u and check it against the commitment; for a dropped
+  // client rebuild s_v^SK, check it against the advertised key, and derive the pair seeds of its
+  // neighbours in U3. The jobs are independent (X25519 and Shamir dominate), so they run on the
+  // round's threads; each writes only its own seed slots and failure, and the first failure in
+  // job order decides the abort, as on one thread.
+  struct Job {
+    uint32_t client;
+    bool dropped;
+    size_t first_slot;
+  };
+  struct Failure {
+    ServerAbortReason reason;
+    Status status;
+  };
+  std::vector<Job> jobs;
+  jobs.reserve(u3.size() + dropped.size());
+  size_t slots = 0;
   for (uint32_t i : u3) {
-    const ServerClient& c = d.clients[i];
-    auto secret = ReconstructChecked(seed_shares_[i], t, attempts, DeriveSeed(subset_seed, c.id),
-                                     [&](const crypto::SecretBytes& s) {
-                                       return SeedCommitment(d.config, c.id, s.bytes()) ==
-                                              c.keys->seed_commitment;
-                                     });
-    if (!secret.ok()) {
-      return MakeServerAbort(
-          ServerAbortReason::kReconstructionFailed,
-          secret.status().WithContext("self-mask seed of client " + std::to_string(c.id)));
-    }
-    auto seed = crypto::Seed::FromBytes(secret->bytes());
-    if (!seed.ok()) {
-      return MakeServerAbort(ServerAbortReason::kInternal, seed.status());
-    }
-    seeds.push_back(std::move(seed).value());
-    ops.push_back(crypto::MaskOp::kSubtract);
+    jobs.push_back({i, false, slots++});
   }
-  // 2 for the dropped: rebuild s_v^SK, check it against the advertised key, and derive the
-  // pair seeds of its neighbours in U3.
   for (uint32_t i : dropped) {
-    const ServerClient& c = d.clients[i];
-    auto secret = ReconstructChecked(key_shares_[i], t, attempts, DeriveSeed(subset_seed, ~c.id),
-                                     [&](const crypto::SecretBytes& s) {
-                                       auto key = crypto::X25519SecretKey::FromBytes(s.bytes());
-                                       if (!key.ok()) {
-                                         return false;
-                                       }
-                                       auto public_key = crypto::X25519PublicKeyFromSecret(*key);
-                                       return public_key.ok() && *public_key == c.keys->mask_key;
-                                     });
+    jobs.push_back({i, true, slots});
+    for (uint32_t j : d.graph.ClosedNeighbourhoodIndices(i)) {
+      slots += j != i && d.clients[j].in_u3 ? 1 : 0;
+    }
+  }
+  std::vector<std::optional<crypto::Seed>> seeds(slots);
+  std::vector<crypto::MaskOp> ops(slots, crypto::MaskOp::kSubtract);
+  std::vector<std::optional<Failure>> failures(jobs.size());
+  ParallelFor(jobs.size(), d.options.num_threads, [&](size_t k) {
+    const Job& job = jobs[k];
+    const ServerClient& c = d.clients[job.client];
+    if (!job.dropped) {
+      auto secret = ReconstructChecked(
+          seed_shares_[job.client], t, attempts, DeriveSeed(subset_seed, c.id),
+          [&](const crypto::SecretBytes& s) {
+            return SeedCommitment(d.config, c.id, s.bytes()) == c.keys->seed_commitment;
+          });
+      if (!secret.ok()) {
+        failures[k] = Failure{
+            ServerAbortReason::kReconstructionFailed,
+            secret.status().WithContext("self-mask seed of client " + std::to_string(c.id))};
+        return;
+      }
+      auto seed = crypto::Seed::FromBytes(secret->bytes());
+      if (!seed.ok()) {
+        failures[k] = Failure{ServerAbortReason::kInternal, seed.status()};
+        return;
+      }
+      seeds[job.first_slot] = std::move(seed).value();
+      return;
+    }
+    auto secret =
+        ReconstructChecked(key_shares_[job.client], t, attempts, DeriveSeed(subset_seed, ~c.id),
+                           [&](const crypto::SecretBytes& s) {
+                             auto key = crypto::X25519SecretKey::FromBytes(s.bytes());
+                             if (!key.ok()) {
+                               return false;
+                             }
+                             auto public_key = crypto::X25519PublicKeyFromSecret(*key);
+                             return public_key.ok() && *public_key == c.keys->mask_key;
+                           });
     if (!secret.ok()) {
-      return MakeServerAbort(
-          ServerAbortReason::kReconstructionFailed,
-          secret.status().WithContext("mask key of client " + std::to_string(c.id)));
+      failures[k] =
+          Failure{ServerAbortReason::kReconstructionFailed,
+                  secret.status().WithContext("mask key of client " + std::to_string(c.id))};
+      return;
     }
     auto secret_key = crypto::X25519SecretKey::FromBytes(secret->bytes());
     if (!secret_key.ok()) {
-      return MakeServerAbort(ServerAbortReason::kInternal, secret_key.status());
+      failures[k] = Failure{ServerAbortReason::kInternal, secret_key.status()};
+      return;
     }
     const crypto::X25519KeyPair key_pair{c.keys->mask_key, std::move(secret_key).value()};
-    for (uint32_t j : d.graph.ClosedNeighbourhoodIndices(i)) {
+    size_t slot = job.first_slot;
+    for (uint32_t j : d.graph.ClosedNeighbourhoodIndices(job.client)) {
       const ServerClient& u = d.clients[j];
-      if (j == i || !u.in_u3) {
+      if (j == job.client || !u.in_u3) {
         continue;
       }
       auto seed =
           crypto::DerivePairSeed(key_pair, u.keys->mask_key,
                                  MakePairContext(d.config, c.id, u.id, crypto::PairPurpose::kMask));
       if (!seed.ok()) {
-        return MakeServerAbort(ServerAbortReason::kInternal, seed.status());
+        failures[k] = Failure{ServerAbortReason::kInternal, seed.status()};
+        return;
       }
-      seeds.push_back(std::move(seed).value());
-      ops.push_back(Inverse(PairMaskOp(u.id, c.id)));
+      seeds[slot] = std::move(seed).value();
+      ops[slot] = Inverse(PairMaskOp(u.id, c.id));
+      ++slot;
+    }
+  });
+  for (auto& failure : failures) {
+    if (failure.has_value()) {
+      return MakeServerAbort(failure->reason, std::move(failure->status));
     }
   }
   // 3. Every mask removed in one pass per coordinate range.
   std::vector<MaskedSum::SeedOp> seed_ops;
   seed_ops.reserve(seeds.size());
   for (size_t k = 0; k < seeds.size(); ++k) {
-    seed_ops.push_back({&seeds[k], ops[k]});
+    seed_ops.push_back({&*seeds[k], ops[k]});
   }
   if (Status s = sum_.ApplySeeds(seed_ops, d.config.support, d.config.mask_indexing,
                                  d.options.num_threads);
@@ -157,9 +196,10 @@ ServerOutcome ServerCollectUnmaskState::Advance() {
     return MakeServerAbort(ServerAbortReason::kInternal, s);
   }
 
-  // 4. The range n honest clients can produce.
+  // 4. The range n honest clients can produce, checked while the sum is widened to uint64_t,
+  // in blocks over the round's threads (the first bad element in index order is reported).
   AggregateResult result;
-  result.sum = sum_.Values();
+  result.sum.resize(sum_.size());
   result.weight_sum = sum_.Weight();
   for (uint32_t i : u3) {
     result.contributors.push_back(d.clients[i].id);
@@ -167,10 +207,24 @@ ServerOutcome ServerCollectUnmaskState::Advance() {
   const uint64_t n3 = u3.size();
   const uint64_t bound = n3 * d.max_magnitude;  // < 2^(w-1): ValidateRoundConfig
   const bool ring32 = d.config.fixed_point.ring == crypto::Ring::kRing32;
-  for (size_t k = 0; k < result.sum.size(); ++k) {
-    const int64_t q = ring32 ? static_cast<int32_t>(static_cast<uint32_t>(result.sum[k]))
-                             : static_cast<int64_t>(result.sum[k]);
-    if (Magnitude(q) > bound) {
+  constexpr size_t kBlock = size_t{1} << 16;
+  const size_t blocks = (result.sum.size() + kBlock - 1) / kBlock;
+  std::vector<size_t> first_bad(blocks, result.sum.size());
+  ParallelFor(blocks, d.options.num_threads, [&](size_t b) {
+    const size_t begin = b * kBlock;
+    const size_t end = std::min(result.sum.size(), begin + kBlock);
+    sum_.ValuesTo(begin, end, result.sum.data() + begin);
+    for (size_t k = begin; k < end; ++k) {
+      const int64_t q = ring32 ? static_cast<int32_t>(static_cast<uint32_t>(result.sum[k]))
+                               : static_cast<int64_t>(result.sum[k]);
+      if (Magnitude(q) > bound) {
+        first_bad[b] = k;
+        return;
+      }
+    }
+  });
+  for (size_t k : first_bad) {
+    if (k < result.sum.size()) {
       return MakeServerAbort(
           ServerAbortReason::kAggregateOutOfRange,
           DataLossError("Unmask: element " + std::to_string(k) + " of the sum is outside what " +

@@ -12,6 +12,10 @@
 //      in U3 are removed from the running sum;
 //   4. a sum that |U3| honest clients could not produce (an element of magnitude > |U3| M, a
 //      weight outside [|U3|, |U3| max_weight]) aborts with DataLoss (row 21).
+// Steps 2-4 use up to ServerOptions::num_threads threads: one job per secret in step 2 (the first
+// failure in job order decides the abort), contiguous coordinate ranges in step 3 (each thread
+// applies every seed to its own range), blocks of the sum in step 4 (the first bad element is
+// reported). Nothing is reduced across threads, so the outcome does not depend on their number.
 // Next: ServerCompletedState with the AggregateResult.
 
 #include <memory>

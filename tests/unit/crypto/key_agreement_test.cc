@@ -1,6 +1,7 @@
 #include "sotto/crypto/key_agreement.h"
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 #include <memory>
 #include <set>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "crypto_test_util.h"
+#include "sotto/base/random.h"
 
 namespace sotto::crypto {
 namespace {
@@ -136,6 +138,79 @@ TEST(X25519PublicKeyTest, RefusesLowOrderAndNonCanonicalKeys) {
   EXPECT_TRUE(X25519PublicKey::FromBytes(
                   FromHex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"))
                   .ok());
+}
+
+// libsodium's list of small-order encodings (has_small_order in x25519_ref10.c), which
+// FromBytes compares against instead of multiplying by a scalar: every entry, and every entry
+// with the unused top bit set, is refused. The five canonical entries are refused as low-order,
+// the two non-canonical ones (p and p + 1) and all top-bit variants as non-canonical.
+TEST(X25519PublicKeyTest, RefusesEveryListedSmallOrderEncoding) {
+  struct Entry {
+    const char* hex;
+    bool canonical;
+  };
+  const Entry kList[] = {
+      {"0000000000000000000000000000000000000000000000000000000000000000", true},   // 0
+      {"0100000000000000000000000000000000000000000000000000000000000000", true},   // 1
+      {"e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800", true},   // order 8
+      {"5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157", true},   // order 8
+      {"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", true},   // p - 1
+      {"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", false},  // p
+      {"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", false},  // p + 1
+  };
+  for (const Entry& entry : kList) {
+    const std::vector<uint8_t> bytes = FromHex(entry.hex);
+    const Status status = X25519PublicKey::FromBytes(bytes).status();
+    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << entry.hex;
+    EXPECT_NE(status.message().find(entry.canonical ? "low-order" : "canonical"),
+              std::string_view::npos)
+        << entry.hex << ": " << status;
+    std::vector<uint8_t> top_bit = bytes;
+    top_bit[31] |= 0x80;
+    const Status top_status = X25519PublicKey::FromBytes(top_bit).status();
+    EXPECT_EQ(top_status.code(), StatusCode::kInvalidArgument) << entry.hex << " | 2^255";
+    EXPECT_NE(top_status.message().find("canonical"), std::string_view::npos) << top_status;
+    // The list is right: libsodium's scalar multiplication refuses each entry too (any scalar).
+    uint8_t scalar[crypto_scalarmult_SCALARBYTES];
+    for (size_t i = 0; i < sizeof(scalar); ++i) scalar[i] = static_cast<uint8_t>(0x5a + 3 * i);
+    uint8_t product[crypto_scalarmult_BYTES];
+    EXPECT_NE(crypto_scalarmult(product, scalar, bytes.data()), 0) << entry.hex;
+    // A neighbour of a canonical entry (u -/+ 512: bit 1 of byte 1 flipped, still below p) is
+    // an ordinary key: the comparison looks at every byte.
+    std::vector<uint8_t> neighbour = bytes;
+    neighbour[1] ^= 0x02;
+    if (entry.canonical) {
+      EXPECT_TRUE(X25519PublicKey::FromBytes(neighbour).ok()) << ToHex(neighbour);
+    }
+  }
+}
+
+// The list check accepts exactly the canonical keys on which a scalar multiplication (the
+// previous check) does not give the all-zero point: seeded random encodings with the top bit
+// cleared, half of them pushed into [p - 256, 2^255) where the non-canonical ones live.
+TEST(X25519PublicKeyTest, ListCheckAgreesWithScalarMultiplication) {
+  ASSERT_GE(sodium_init(), 0);
+  Prng prng(kSeed);
+  uint8_t scalar[crypto_scalarmult_SCALARBYTES];
+  for (size_t i = 0; i < sizeof(scalar); ++i) scalar[i] = static_cast<uint8_t>(prng.Next());
+  int accepted = 0;
+  for (int trial = 0; trial < 2000; ++trial) {
+    std::vector<uint8_t> u(32);
+    for (auto& b : u) b = static_cast<uint8_t>(prng.Next());
+    u[31] &= 0x7f;
+    if (trial % 2 == 1) {
+      for (size_t i = 1; i < 31; ++i) u[i] = 0xff;
+      u[31] = 0x7f;
+    }
+    bool canonical = u[31] != 0x7f || u[0] < 0xed;
+    for (size_t i = 1; i < 31 && !canonical; ++i) canonical = u[i] != 0xff;
+    uint8_t product[crypto_scalarmult_BYTES];
+    const bool multiplies = crypto_scalarmult(product, scalar, u.data()) == 0;
+    const bool ok = X25519PublicKey::FromBytes(u).ok();
+    EXPECT_EQ(ok, canonical && multiplies) << ToHex(u) << " seed " << kSeed;
+    accepted += ok ? 1 : 0;
+  }
+  EXPECT_GT(accepted, 1000);  // the test really exercised accepted keys
 }
 
 TEST(X25519KeyPairTest, GenerationIsReproducibleAndConsistent) {

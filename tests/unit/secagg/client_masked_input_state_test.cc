@@ -86,6 +86,20 @@ TEST(ClientMaskedInputStateTest, MaskedInputFollowsTheFormulaSparse64) {
   ExpectMaskingFormula(MakeConfig(4, 3, *support, crypto::Ring::kRing64));
 }
 
+TEST(ClientMaskedInputStateTest, MaskedInputFollowsTheFormulaCoordinateIndexing) {
+  auto support = Support::Sparse(1 << 20, {3, 17, 18, 4096, 99999, 1000000});
+  ASSERT_TRUE(support.ok());
+  for (auto ring : {crypto::Ring::kRing32, crypto::Ring::kRing64}) {
+    RoundConfig config = MakeConfig(4, 3, *support, ring);
+    config.mask_indexing = MaskIndexing::kCoordinate;
+    ExpectMaskingFormula(config);
+  }
+}
+
+TEST(ClientMaskedInputStateTest, DefaultMaskIndexingIsBySupportPosition) {
+  EXPECT_EQ(RoundConfig{}.mask_indexing, MaskIndexing::kSupportPosition);
+}
+
 TEST(ClientMaskedInputStateTest, MaskedInputFollowsTheFormulaSupportPositionIndexing) {
   auto support = Support::Sparse(1 << 20, {3, 17, 18, 4096, 99999, 1000000});
   ASSERT_TRUE(support.ok());

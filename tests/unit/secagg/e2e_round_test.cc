@@ -124,12 +124,14 @@ std::vector<SumCase> SumCases() {
 INSTANTIATE_TEST_SUITE_P(Policies, RoundSumTest, ::testing::ValuesIn(SumCases()),
                          [](const auto& info) { return info.param.name; });
 
-// ---- Masks indexed by support position (MaskIndexing::kSupportPosition) --------------------
+// ---- Both mask indexings (the sums above use the default, kSupportPosition) ---------------
 
-TEST(RoundTest, SupportPositionMaskIndexingSumsExactlyWithDropouts) {
+class MaskIndexingTest : public ::testing::TestWithParam<MaskIndexing> {};
+
+TEST_P(MaskIndexingTest, SumsExactlyWithDropouts) {
   for (auto ring : {crypto::Ring::kRing32, crypto::Ring::kRing64}) {
     RoundConfig config = MakeConfig(9, 5, *SharedRandomSupport(1000000, 5000, kSeed), ring);
-    config.mask_indexing = MaskIndexing::kSupportPosition;
+    config.mask_indexing = GetParam();
     InMemoryRound round(config, kSeed);
     round.DropAtPhase(config.client_ids[1], DropAt::kMaskedInput);
     round.DropAtPhase(config.client_ids[7], DropAt::kUnmask);
@@ -142,13 +144,23 @@ TEST(RoundTest, SupportPositionMaskIndexingSumsExactlyWithDropouts) {
   }
 }
 
+INSTANTIATE_TEST_SUITE_P(Indexings, MaskIndexingTest,
+                         ::testing::Values(MaskIndexing::kSupportPosition,
+                                           MaskIndexing::kCoordinate),
+                         [](const auto& info) {
+                           return info.param == MaskIndexing::kCoordinate ? "Coordinate"
+                                                                          : "SupportPosition";
+                         });
+
 // ---- Threads split the coordinates; the messages and the sum do not change -----------------
 
 TEST(RoundTest, ThreadedMaskingGivesTheSameMessagesAndSum) {
-  for (bool sparse : {false, true}) {
-    SCOPED_TRACE(sparse ? "sparse" : "dense");
+  for (int shape : {0, 1, 2}) {  // dense, sparse by position, sparse by coordinate
+    SCOPED_TRACE(shape);
+    const bool sparse = shape != 0;
     Support support = sparse ? *SharedRandomSupport(1 << 20, 200003, kSeed) : DenseSupport(200003);
-    const RoundConfig config = MakeConfig(4, 3, support, crypto::Ring::kRing32);
+    RoundConfig config = MakeConfig(4, 3, support, crypto::Ring::kRing32);
+    config.mask_indexing = shape == 2 ? MaskIndexing::kCoordinate : MaskIndexing::kSupportPosition;
     InMemoryRound single(config, kSeed);
     single.DropAtPhase(config.client_ids[3], DropAt::kMaskedInput);
     InMemoryRound threaded(config, kSeed);

@@ -66,6 +66,27 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"WeightAtModulus", [](MaskedInput& m) { m.weight = uint64_t{1} << 32; }}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// The range check rides along with the addition, split over threads from 2^18 elements each: an
+// input refused for a value in any thread's range (here the first and the last element, one in
+// each of two threads' ranges) is taken out of the sum again, bit for bit.
+TEST(ServerCollectMaskedInputsStateTest, RefusedInputAddsNothingWhenTheAdditionIsThreaded) {
+  const size_t dim = (size_t{1} << 19) + 77;
+  ServerOptions options;
+  options.num_threads = 2;
+  for (size_t bad_at : {size_t{0}, dim - 1}) {
+    SCOPED_TRACE(bad_at);
+    Stepper s(MakeConfig(4, 3, DenseSupport(dim)), 11, options);
+    s.RunTo(ServerPhase::kCollectingMaskedInputs);
+    const auto ids = s.ids();
+    MaskedInput bad = Input(s, ids[2]);
+    bad.values[bad_at] = uint64_t{1} << 32;
+    s.DeliverPending({ids[2]});  // the three good inputs are in the sum first
+    EXPECT_EQ(s.server().Handle(ids[2], bad).code(), StatusCode::kInvalidArgument);
+    ASSERT_TRUE(s.Finish().ok()) << s.server().abort()->status;
+    EXPECT_TRUE(s.server().result()->sum == s.PlainSum({ids[0], ids[1], ids[3]}));
+  }
+}
+
 TEST(ServerCollectMaskedInputsStateTest, DuplicateDropsTheSenderButItsFirstInputCounts) {
   Stepper s(MakeConfig(5, 3, DenseSupport(16)));
   s.RunTo(ServerPhase::kCollectingMaskedInputs);

@@ -166,5 +166,58 @@ TEST_F(ServerCollectUnmaskStateTest, CraftedSharesWithNoSpareAreDataLossNeverAWr
   EXPECT_EQ(s_.server().result(), nullptr);
 }
 
+// The final Advance rebuilds the secrets and range-checks the sum on ServerOptions::num_threads
+// threads: the abort it reports is the same for every thread count (the first failing secret
+// in order, the first element out of range).
+TEST(ServerCollectUnmaskThreadsTest, CraftedSharesAbortTheSameOnEveryThreadCount) {
+  std::string message_one_thread;
+  for (int threads : {1, 2, 3}) {
+    SCOPED_TRACE(threads);
+    ServerOptions options;
+    options.num_threads = threads;
+    Stepper s(MakeConfig(6, 4, DenseSupport(32)), 11, options);
+    const auto ids = s.ids();
+    s.RunTo(ServerPhase::kCollectingMaskedInputs);
+    s.pending().erase(ids[5]);
+    s.DeliverPending();
+    s.Advance();
+    s.pending().erase(ids[4]);
+    for (uint64_t id : {ids[0], ids[1]}) {
+      auto& r = std::get<UnmaskResponse>(s.pending().at(id));
+      std::swap(r.mask_key_shares[0].value, r.self_mask_seed_shares[0].value);
+    }
+    const Status status = s.Finish();
+    EXPECT_EQ(status.code(), StatusCode::kDataLoss) << status;
+    EXPECT_EQ(s.server().abort()->reason, ServerAbortReason::kReconstructionFailed);
+    if (threads == 1) {
+      message_one_thread = std::string(status.message());
+    }
+    EXPECT_EQ(std::string(status.message()), message_one_thread);
+  }
+}
+
+TEST(ServerCollectUnmaskThreadsTest, OutOfRangeReportsTheFirstElementOnEveryThreadCount) {
+  const size_t dim = 3 * (size_t{1} << 16) + 5;    // four range-check blocks
+  const size_t first = 70000;                      // block 1
+  const size_t later = 3 * (size_t{1} << 16) + 1;  // block 3
+  for (int threads : {1, 2, 3}) {
+    SCOPED_TRACE(threads);
+    ServerOptions options;
+    options.num_threads = threads;
+    Stepper s(MakeConfig(5, 3, DenseSupport(dim)), 11, options);
+    s.RunTo(ServerPhase::kCollectingMaskedInputs);
+    auto& masked = std::get<MaskedInput>(s.pending().at(s.ids()[1]));
+    for (size_t k : {later, first}) {
+      masked.values[k] = (masked.values[k] + (uint64_t{1} << 30)) & 0xffffffffu;
+    }
+    const Status status = s.Finish();
+    EXPECT_EQ(status.code(), StatusCode::kDataLoss) << status;
+    EXPECT_EQ(s.server().abort()->reason, ServerAbortReason::kAggregateOutOfRange);
+    EXPECT_NE(status.message().find("element " + std::to_string(first) + " "),
+              std::string_view::npos)
+        << status;
+  }
+}
+
 }  // namespace
 }  // namespace sotto::secagg

@@ -7,7 +7,8 @@
 // - Support: the coordinates the masked vector lives on, either all of 0..dim-1 (`dense`) or
 //   an ascending index set (the sparse policies of sotto/secagg/support.h). A client's input and
 //   its masks are |S| ring elements, element i standing for coordinate S[i]; masks come from
-//   MaskPrg at the global coordinate, so they cancel on any support all parties share.
+//   MaskPrg at the element's position i (default) or at the global coordinate S[i]
+//   (MaskIndexing), and cancel because all parties of a round share S.
 // - RoundConfig: who takes part, the Shamir threshold, the neighbourhood graph (complete for
 //   SecAgg, a random k-regular circulant graph for SecAgg+: sotto/secagg/graph.h), the ring and
 //   fixed-point encoding, the largest weight a client may contribute, and the support.
@@ -77,16 +78,28 @@ enum class SupportPolicy : uint8_t {
 };
 
 // How a ring element of the support finds its mask in a seed's keystream (a protocol contract:
-// every party of a round uses the config's choice).
+// every party of a round uses the config's choice). Identical for a dense support.
+//   kSupportPosition (the default): element i takes keystream word i (MaskPrg::ApplyDense over
+//     |S|). One dense expansion of |S| words per seed: at 1 % density about 3x cheaper for the
+//     client and 5-6x for the server than kCoordinate (docs/BENCHMARKS.md).
 //   kCoordinate: element i takes the mask of its global coordinate S[i] (MaskPrg::ApplySparse):
-//     masks are a function of the coordinate alone, so they would cancel on any support two
-//     parties share. One ChaCha20 block per isolated coordinate: about 18 ns per element and
-//     seed at 1 % density (docs/BENCHMARKS.md).
-//   kSupportPosition: element i takes keystream word i (MaskPrg::ApplyDense over |S|): the
-//     same security (each seed masks one vector once), about 10x cheaper for sparse supports,
-//     but masks cancel only because every party of the round uses the same support S, which
-//     all policies of sotto/secagg/support.h guarantee. Identical to kCoordinate for a dense
-//     support.
+//     one ChaCha20 block per isolated coordinate, about 18 ns per element and seed at 1 %
+//     density.
+// Why position indexing is as safe in sotto's model. A mask is a one-time pad: what matters is
+// that no keystream word of a (seed, stream) masks two different values. Every seed masks
+// exactly one vector once: the self-mask seed is drawn fresh for each SecAggClient (one round),
+// and a pair seed is bound by its KDF to the run, the round and the pair (key_agreement.h) and
+// comes from keys generated for that round; the weight uses its own stream. Within the vector,
+// word i masks element i only, under either indexing. The masks cancel because every party uses
+// the same support S, which the config carries and every policy of sotto/secagg/support.h makes
+// common. What differs is only a coordinator that breaks the protocol by giving different
+// clients different supports of the same size (nothing in the messages binds S): by coordinate,
+// masks at coordinates the clients do not share stay on and that part of the sum is noise; by
+// position they cancel anyway, and the coordinator gets, per position, the survivors' sum of
+// values at coordinates it chose per client (still a sum over all survivors, never one client's
+// value). That is an actively malicious coordinator, outside the honest-but-curious model of
+// docs/SECURITY.md (which lists active coordinators as an open limitation); deployments that
+// want the fail-closed behaviour against it can choose kCoordinate.
 enum class MaskIndexing : uint8_t {
   kCoordinate = 0,
   kSupportPosition = 1,
@@ -116,7 +129,7 @@ struct RoundConfig {
   Support support;
   SupportPolicy support_policy = SupportPolicy::kDense;
   // Where its masks come from in each keystream (see MaskIndexing).
-  MaskIndexing mask_indexing = MaskIndexing::kCoordinate;
+  MaskIndexing mask_indexing = MaskIndexing::kSupportPosition;
 };
 
 // OK or InvalidArgument naming the offending field.
@@ -124,7 +137,12 @@ Status ValidateRoundConfig(const RoundConfig& config);
 
 // A SecAgg+ degree of O(log n), as Flower and our crypto benchmark size neighbourhoods: the
 // closed neighbourhood has num_shares = ceil(3 log2 n) made odd members, so the degree is the
-// even k = num_shares - 1; returns 0 (the complete graph) when k >= n - 1.
+// even k = num_shares - 1; returns 0 (the complete graph) when k >= n - 1. (A smaller fixed
+// degree can be enough: degree 6 with threshold 4 is at least as safe as Flower's SecAgg+ with 3
+// shares and threshold 2 in neighbours, colluders needed and dropouts tolerated, and at n = 100,
+// d = 10^6 a client round costs about a third of one at degree 20; but with 10 % random dropouts
+// about 8 % of its rounds lose a secret and abort, against none at degree 20.
+// docs/BENCHMARKS.md.)
 uint32_t RecommendedSecAggPlusDegree(uint64_t num_clients);
 // The smallest threshold ValidateRoundConfig accepts for `num_shares`: num_shares / 2 + 1.
 uint32_t MajorityThreshold(uint32_t num_shares);
