@@ -108,6 +108,8 @@ std::vector<SumCase> SumCases() {
       {"n3_dense_d1000_ring64", 3, P::kDense, 1000, 0, r64, false},
       {"n3_shared_random_1", 3, P::kSharedRandom, 100000, 1, r32, false},
       {"n3_shared_random_100000", 3, P::kSharedRandom, 1000000, 100000, r32, false},
+      {"n3_shared_random_1000000", 3, P::kSharedRandom, 2000000, 1000000, r32, false},
+      {"n3_dense_d1000000_ring64", 3, P::kDense, 1000000, 0, r64, false},
       {"n3_global_topk_64", 3, P::kGlobalTopK, 5000, 64, r64, false},
       {"n10_dense_d4096", 10, P::kDense, 4096, 0, r32, false},
       {"n10_shared_random_10000_ring64", 10, P::kSharedRandom, 1000000, 10000, r64, false},

@@ -100,8 +100,9 @@ struct ServerOptions {
   std::map<uint64_t, crypto::Ed25519PublicKey> signing_keys;
   // Most t-subsets tried per secret when the shares do not rebuild a secret that checks out.
   uint32_t max_reconstruction_attempts = 256;
-  // Threads for removing the masks in the final Advance (1 = the calling thread only). The
-  // result does not depend on this.
+  // Threads (1 = the calling thread only) for adding and range-checking each masked input, for
+  // rebuilding the secrets and removing the masks in the final Advance, and for its range check.
+  // The result, and which refusal or abort is reported, do not depend on this.
   int num_threads = 1;
 };
 
