@@ -1,5 +1,6 @@
 #include "sotto/coordinator/http_server.h"
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -24,8 +25,9 @@ struct HttpServer::State {
   // Open connections, so that Stop can close them; each removes itself when done.
   std::list<std::weak_ptr<Connection>> connections;
   size_t open = 0;
-  uint64_t served = 0;
-  uint64_t rejected = 0;
+  // Read from other threads (served_requests(), rejected_connections()).
+  std::atomic<uint64_t> served{0};
+  std::atomic<uint64_t> rejected{0};
   bool stopped = false;
 };
 

@@ -428,7 +428,9 @@ StatusOr<SimResult> Simulation::Run(const std::function<void(const RoundRecord&)
           const float scale = static_cast<float>(weight * static_cast<double>(n) / total_weight);
           for (float& v : slot.update) v *= scale;
           compress::GdSecClient& client = *gdsec_clients_[id];
-          slot.saved_gdsec = client.Save();
+          // Kept in the slot's own buffers (no allocation after the first round).
+          slot.saved_gdsec.h.assign(client.h_fixed().begin(), client.h_fixed().end());
+          slot.saved_gdsec.error.assign(client.error().begin(), client.error().end());
           slot.q.resize(support.size());
           RETURN_IF_ERROR(
               client.EncodeOnSupport(slot.update, support, config_.secagg.clip, slot.q));

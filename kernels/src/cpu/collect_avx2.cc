@@ -266,41 +266,31 @@ SOTTO_AVX2 void CountT(const PassInput& in, size_t begin, size_t end, int32_t t_
   *count_hi += h;
 }
 
+template <PassMode kMode>
+size_t CollectStyled(CollectStyle style, const PassInput& in, size_t begin, size_t end,
+                     int32_t t_lo, int32_t t_hi, CollectCursor* cur) {
+  switch (style) {
+    case CollectStyle::kSparse:
+      return CollectOneSweep<kMode, false>(in, begin, end, t_lo, t_hi, cur);
+    case CollectStyle::kDense:
+      return CollectOneSweep<kMode, true>(in, begin, end, t_lo, t_hi, cur);
+    case CollectStyle::kBlocked:
+      return CollectBlocked<kMode>(in, begin, end, t_lo, t_hi, cur);
+  }
+  return begin;
+}
+
 }  // namespace
 
 size_t CollectAvx2(PassMode mode, CollectStyle style, const PassInput& in, size_t begin, size_t end,
                    int32_t t_lo, int32_t t_hi, CollectCursor* cur) {
   switch (mode) {
     case PassMode::kRead:
-      switch (style) {
-        case CollectStyle::kSparse:
-          return CollectOneSweep<PassMode::kRead, false>(in, begin, end, t_lo, t_hi, cur);
-        case CollectStyle::kDense:
-          return CollectOneSweep<PassMode::kRead, true>(in, begin, end, t_lo, t_hi, cur);
-        case CollectStyle::kBlocked:
-          return CollectBlocked<PassMode::kRead>(in, begin, end, t_lo, t_hi, cur);
-      }
-      break;
+      return CollectStyled<PassMode::kRead>(style, in, begin, end, t_lo, t_hi, cur);
     case PassMode::kAddStore:
-      switch (style) {
-        case CollectStyle::kSparse:
-          return CollectOneSweep<PassMode::kAddStore, false>(in, begin, end, t_lo, t_hi, cur);
-        case CollectStyle::kDense:
-          return CollectOneSweep<PassMode::kAddStore, true>(in, begin, end, t_lo, t_hi, cur);
-        case CollectStyle::kBlocked:
-          return CollectBlocked<PassMode::kAddStore>(in, begin, end, t_lo, t_hi, cur);
-      }
-      break;
+      return CollectStyled<PassMode::kAddStore>(style, in, begin, end, t_lo, t_hi, cur);
     case PassMode::kAddZero:
-      switch (style) {
-        case CollectStyle::kSparse:
-          return CollectOneSweep<PassMode::kAddZero, false>(in, begin, end, t_lo, t_hi, cur);
-        case CollectStyle::kDense:
-          return CollectOneSweep<PassMode::kAddZero, true>(in, begin, end, t_lo, t_hi, cur);
-        case CollectStyle::kBlocked:
-          return CollectBlocked<PassMode::kAddZero>(in, begin, end, t_lo, t_hi, cur);
-      }
-      break;
+      return CollectStyled<PassMode::kAddZero>(style, in, begin, end, t_lo, t_hi, cur);
   }
   return begin;
 }

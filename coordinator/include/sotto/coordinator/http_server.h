@@ -17,7 +17,8 @@
 //   io.run();
 //
 // Threading: Start, Stop and the handlers run on the io_context's thread(s); call Stop from that
-// thread too (post it). Handlers must not block. Stop closes the acceptor and every open
+// thread too (post it). served_requests() and rejected_connections() may be read from any
+// thread. Handlers must not block. Stop closes the acceptor and every open
 // connection; the server object must outlive the io_context's run.
 
 #include <boost/asio/io_context.hpp>

@@ -5,14 +5,13 @@
 // layer hands messages in with the sender's authenticated identity; the in-memory transport does
 // the same in tests and the simulator).
 //
-// Deliver(from, run_id, round_id, message) refuses, before the protocol sees the message:
-//   FailedPrecondition  a run id or round id other than this round's (BAD_INPUTS row 12: a
-//                       replay, also one from before a restart). The message is dropped; the
-//                       sender is not (a stale retransmission is not misbehaviour).
-//   PermissionDenied    a sender that was not selected, or was already dropped (row 10; never
-//                       revived).
-// and otherwise passes it to secagg::SecAggServer::Handle (rows 4-7, 13-15; a refusal there
-// drops the sender), counting every refusal by reason.
+// Deliver(from, run_id, round_id, message) refuses with FailedPrecondition, before the protocol
+// sees it, a message with a run id or round id other than this round's (BAD_INPUTS row 12: a
+// replay, also one from before a restart): the message is dropped, the sender is not (a stale
+// retransmission is not misbehaviour). Everything else goes to secagg::SecAggServer::Handle,
+// which refuses a sender that was not selected or was already dropped with PermissionDenied
+// (row 10; never revived) and drops the sender of any other refused message (rows 4-7, 13-15).
+// Every refusal is counted by reason.
 //
 // Poll() ends the current phase when every awaited client has answered or the phase's deadline
 // (from the moment the phase began) has passed, so a client that disappears mid-round never
