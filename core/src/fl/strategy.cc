@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace sotto::core {
 namespace {
@@ -57,6 +59,21 @@ class AdaptiveStep final : public Strategy {
     }
     return OkStatus();
   }
+  StrategyMoments Moments() const override { return {m_, v_}; }
+  Status RestoreMoments(StrategyMoments moments) override {
+    if (moments.first.size() != moments.second.size()) {
+      return InvalidArgumentError("strategy: first and second moments differ in length");
+    }
+    for (size_t i = 0; i < moments.first.size(); ++i) {
+      if (!std::isfinite(moments.first[i]) || !std::isfinite(moments.second[i]) ||
+          !(moments.second[i] >= 0)) {
+        return InvalidArgumentError("strategy: a moment is not finite, or v < 0");
+      }
+    }
+    m_ = std::move(moments.first);
+    v_ = std::move(moments.second);
+    return OkStatus();
+  }
 
  private:
   StrategyOptions o_;
@@ -65,6 +82,13 @@ class AdaptiveStep final : public Strategy {
 };
 
 }  // namespace
+
+Status Strategy::RestoreMoments(StrategyMoments moments) {
+  if (!moments.first.empty() || !moments.second.empty()) {
+    return InvalidArgumentError("strategy: " + std::string(Name()) + " keeps no moments");
+  }
+  return OkStatus();
+}
 
 StatusOr<std::unique_ptr<Strategy>> MakeStrategy(const StrategyOptions& o) {
   if (!(o.server_lr > 0) || !std::isfinite(o.server_lr)) {

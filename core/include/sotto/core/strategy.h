@@ -33,6 +33,13 @@ struct StrategyOptions {
   double tau = 1e-3;  // adaptivity: the epsilon of Adam/Yogi
 };
 
+// The state a strategy carries between rounds (FedAdam/FedYogi: the moments m and v; empty
+// for FedAvg/FedSGD and before the first round), for checkpoints.
+struct StrategyMoments {
+  std::vector<double> first;
+  std::vector<double> second;
+};
+
 class Strategy {
  public:
   virtual ~Strategy() = default;
@@ -40,6 +47,11 @@ class Strategy {
   // Moves `params` by the round's mean update (same length). InvalidArgument on a length
   // mismatch or a non-finite mean (the round is then not applied).
   virtual Status Apply(std::span<float> params, std::span<const float> mean_update) = 0;
+  virtual StrategyMoments Moments() const { return {}; }
+  // Restores what Moments() returned (same strategy and dimension). InvalidArgument for
+  // moments this strategy cannot hold (a stateless strategy accepts only empty ones; an
+  // adaptive one needs first and second of equal length, v >= 0 and everything finite).
+  virtual Status RestoreMoments(StrategyMoments moments);
 };
 
 // InvalidArgument naming the field for a non-positive learning rate, betas outside [0, 1),

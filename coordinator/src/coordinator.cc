@@ -1,0 +1,1141 @@
+#include "sotto/coordinator/coordinator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+#include <utility>
+
+#include "sotto/base/logging.h"
+#include "sotto/base/random.h"
+#include "sotto/base/status_macros.h"
+#include "sotto/coordinator/checkpoint_store.h"
+#include "sotto/coordinator/round_manager.h"
+#include "sotto/core/aggregate.h"
+#include "sotto/core/compress/compressor.h"
+#include "sotto/core/compress/sparse_codec.h"
+#include "sotto/crypto/fixed_point.h"
+#include "sotto/net/envelope_codec.h"
+#include "sotto/net/frame.h"
+#include "sotto/proto/compress_convert.h"
+#include "sotto/proto/parse.h"
+#include "sotto/proto/secagg_convert.h"
+#include "sotto/secagg/input.h"
+#include "sotto/secagg/support.h"
+
+namespace sotto::coordinator {
+namespace {
+
+// Seed streams of the run seed (each random choice has its own).
+enum SeedStream : uint64_t {
+  kStreamSelection = 1,
+  kStreamSecAgg = 2,
+};
+
+constexpr uint32_t kCheckpointFormat = 1;
+
+double Seconds(Clock::Duration d) { return std::chrono::duration<double>(d).count(); }
+
+uint64_t Millis(Clock::Duration d) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+}
+
+// Frame bytes of an envelope on the wire (our encodings are canonical, so the serialized size
+// is what was sent or received).
+uint64_t FrameBytes(const proto::Envelope& envelope) {
+  return net::kFrameHeaderBytes + envelope.ByteSizeLong();
+}
+
+void FloatsToBytes(std::span<const float> values, std::string* out) {
+  out->resize(values.size() * sizeof(float));
+  std::memcpy(out->data(), values.data(), out->size());  // little-endian hosts only (x86, arm)
+}
+
+template <typename T>
+StatusOr<std::vector<T>> BytesToValues(const std::string& bytes, size_t expected,
+                                       std::string_view field) {
+  if (bytes.size() != expected * sizeof(T)) {
+    return DataLossError("checkpoint: " + std::string(field) + " holds " +
+                         std::to_string(bytes.size()) + " bytes, expected " +
+                         std::to_string(expected * sizeof(T)));
+  }
+  std::vector<T> values(expected);
+  std::memcpy(values.data(), bytes.data(), bytes.size());
+  return values;
+}
+
+std::string JsonEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+std::string JsonNumber(double v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+std::string HtmlEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+// ---- Options -------------------------------------------------------------------------------
+
+Status ValidateCoordinatorOptions(const CoordinatorOptions& o) {
+  if (o.num_rounds == 0) return InvalidArgumentError("rounds.num_rounds: must be at least 1");
+  const SelectionOptions& s = o.selection;
+  if (!(s.fraction > 0 && s.fraction <= 1)) {
+    return InvalidArgumentError("rounds.fraction: must be in (0, 1]");
+  }
+  if (s.min_clients == 0) return InvalidArgumentError("rounds.min_clients: must be at least 1");
+  if (s.max_clients != 0 && s.max_clients < s.min_clients) {
+    return InvalidArgumentError("rounds.max_clients: must be 0 (no cap) or >= min_clients");
+  }
+  if (!(s.over_selection >= 0 && s.over_selection <= 10)) {
+    return InvalidArgumentError("rounds.over_selection: must be in [0, 10]");
+  }
+  const RoundDeadlines& d = o.deadlines;
+  for (auto [value, name] : {std::pair{d.hello, "net.handshake_timeout_ms"},
+                             std::pair{d.train, "rounds.train_timeout_ms"},
+                             std::pair{d.advertise_keys, "rounds.advertise_keys_timeout_ms"},
+                             std::pair{d.share_keys, "rounds.share_keys_timeout_ms"},
+                             std::pair{d.masked_input, "rounds.masked_input_timeout_ms"},
+                             std::pair{d.unmask, "rounds.unmask_timeout_ms"}}) {
+    if (value <= Clock::Duration::zero()) {
+      return InvalidArgumentError(std::string(name) + ": must be positive");
+    }
+  }
+  if (o.initial_model.empty()) return InvalidArgumentError("model: the model has no parameters");
+  if (o.initial_model.size() > (uint64_t{1} << 31)) {
+    return InvalidArgumentError("model: more than 2^31 parameters");
+  }
+  for (float v : o.initial_model) {
+    if (!std::isfinite(v)) return InvalidArgumentError("model: a non-finite initial parameter");
+  }
+  RETURN_IF_ERROR(core::MakeStrategy(o.strategy).status().WithContext("strategy"));
+  RETURN_IF_ERROR(proto::ValidateCompressionConfig(o.compression));
+  if (o.compression.error_feedback() == proto::ERROR_FEEDBACK_STEP_AHEAD) {
+    return InvalidArgumentError(
+        "compression.error_feedback: step-ahead error feedback is available in `sotto sim` "
+        "only (clients would need the server's step); use classic");
+  }
+  if (o.compression.averaging_period() != 0) {
+    return InvalidArgumentError(
+        "compression.averaging_period: error averaging is available in `sotto sim` only");
+  }
+  const SecureAggregationOptions& a = o.secure_aggregation;
+  if (a.enabled) {
+    if (a.policy == secagg::SupportPolicy::kUnionThreshold) {
+      return InvalidArgumentError(
+          "secure_aggregation.support_policy: union_threshold needs a dense counting round per "
+          "round and is not served by the coordinator; use global_topk, shared_random or dense");
+    }
+    if (a.policy != secagg::SupportPolicy::kDense && proto::IsDense(o.compression)) {
+      return InvalidArgumentError(
+          "secure_aggregation.support_policy: a sparse support needs a compression.sparsifier "
+          "(its error feedback keeps what the support leaves out); use dense for dense updates");
+    }
+    if (a.policy != secagg::SupportPolicy::kDense && !(a.density > 0 && a.density <= 1)) {
+      return InvalidArgumentError("secure_aggregation.support_density: must be in (0, 1]");
+    }
+    if (!(a.explore >= 0 && a.explore < 1)) {
+      return InvalidArgumentError("secure_aggregation.exploration: must be in [0, 1)");
+    }
+    if (!(a.clip > 0 && a.clip < 0x1p22)) {
+      return InvalidArgumentError("secure_aggregation.clip: must be in (0, 2^22)");
+    }
+    if (a.ring_bits != 0 && a.ring_bits != 32 && a.ring_bits != 64) {
+      return InvalidArgumentError("secure_aggregation.ring_bits: must be 0, 32 or 64");
+    }
+    if (a.degree < -1 || (a.degree > 0 && a.degree % 2 != 0)) {
+      return InvalidArgumentError(
+          "secure_aggregation.degree: must be -1 (recommended), 0 (complete graph) or even");
+    }
+    if (a.max_weight == 0 || a.max_weight > (uint64_t{1} << 24)) {
+      return InvalidArgumentError("secure_aggregation.max_weight: must be in [1, 2^24]");
+    }
+    if (a.server_threads < 1) {
+      return InvalidArgumentError("secure_aggregation.server_threads: must be at least 1");
+    }
+  }
+  if (o.checkpoint_every == 0) {
+    return InvalidArgumentError("checkpoint.every_rounds: must be at least 1");
+  }
+  if (o.checkpoint_keep == 0) return InvalidArgumentError("checkpoint.keep: must be at least 1");
+  if (o.evaluate_every == 0) return InvalidArgumentError("evaluate_every: must be at least 1");
+  if (o.max_registered_clients == 0) {
+    return InvalidArgumentError("max_registered_clients: must be at least 1");
+  }
+  return OkStatus();
+}
+
+// ---- Round log -----------------------------------------------------------------------------
+
+std::string RoundSummaryJson(const RoundSummary& s) {
+  std::ostringstream o;
+  auto list = [&](const std::vector<std::string>& v) {
+    o << '[';
+    for (size_t i = 0; i < v.size(); ++i) o << (i ? "," : "") << '"' << JsonEscape(v[i]) << '"';
+    o << ']';
+  };
+  o << "{\"round\":" << s.round << ",\"outcome\":\"" << JsonEscape(s.outcome) << "\"";
+  o << ",\"selected\":";
+  list(s.selected);
+  o << ",\"contributors\":";
+  list(s.contributors);
+  o << ",\"dropped\":{";
+  bool first = true;
+  for (const auto& [id, reason] : s.dropped) {
+    o << (first ? "" : ",") << '"' << JsonEscape(id) << "\":\"" << JsonEscape(reason) << '"';
+    first = false;
+  }
+  o << "},\"uplink_bytes\":" << s.uplink_bytes << ",\"downlink_bytes\":" << s.downlink_bytes
+    << ",\"dense_uplink_bytes\":" << s.dense_uplink_bytes << ",\"support_size\":" << s.support_size
+    << ",\"seconds\":" << JsonNumber(s.seconds) << ",\"phase_seconds\":{";
+  first = true;
+  for (const auto& [phase, seconds] : s.phase_seconds) {
+    o << (first ? "" : ",") << '"' << JsonEscape(phase) << "\":" << JsonNumber(seconds);
+    first = false;
+  }
+  o << "},\"train_loss\":" << JsonNumber(s.train_loss);
+  if (s.eval_loss) o << ",\"eval_loss\":" << JsonNumber(*s.eval_loss);
+  if (s.eval_accuracy) o << ",\"eval_accuracy\":" << JsonNumber(*s.eval_accuracy);
+  o << '}';
+  return o.str();
+}
+
+// ---- State ---------------------------------------------------------------------------------
+
+struct Coordinator::Session {
+  std::shared_ptr<net::Connection> connection;
+  std::string client_id;  // set by Hello
+  uint64_t secagg_id = 0;
+  proto::Capabilities capabilities;
+  Clock::TimePoint accepted_at{};
+  bool welcomed = false;
+  bool closed = false;
+  uint64_t sequence = 0;  // envelopes sent
+};
+
+struct Coordinator::Round {
+  uint64_t number = 0;
+  Clock::TimePoint started{};
+  std::vector<std::string> selected;  // sorted
+  std::set<std::string> awaiting;     // selected, not yet answered / dropped (plain rounds)
+  size_t target = 0;                  // updates that close a plain round early (over-selection)
+  std::map<std::string, std::string> dropped;  // client id -> reason
+  // Plain rounds: the decoded updates.
+  struct Update {
+    compress::SparseUpdate sparse;
+    std::vector<float> dense;
+    bool is_dense = false;
+    double weight = 0;
+    double loss = 0;
+  };
+  std::map<std::string, Update> updates;
+  Clock::TimePoint train_deadline{};
+  // Secure rounds.
+  std::optional<secagg::RoundConfig> config;
+  std::unique_ptr<RoundManager> manager;
+  RoundSummary summary;
+};
+
+struct Coordinator::Store {
+  CheckpointStore store;
+};
+
+Coordinator::Coordinator(CoordinatorOptions options, Clock* clock, Metrics* metrics)
+    : options_(std::move(options)), clock_(clock), metrics_(metrics),
+      alive_(std::make_shared<bool>(true)) {}
+
+Coordinator::~Coordinator() {
+  *alive_ = false;
+  for (auto& [id, session] : clients_) {
+    if (session->connection) session->connection->Close();
+  }
+  for (auto& session : pending_) {
+    if (session->connection) session->connection->Close();
+  }
+}
+
+StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(CoordinatorOptions options,
+                                                           Clock* clock, Metrics* metrics) {
+  if (clock == nullptr) return InvalidArgumentError("coordinator: clock is null");
+  RETURN_IF_ERROR(ValidateCoordinatorOptions(options));
+  std::unique_ptr<Coordinator> c(new Coordinator(std::move(options), clock, metrics));
+  c->model_ = c->options_.initial_model;
+  ASSIGN_OR_RETURN(c->strategy_, core::MakeStrategy(c->options_.strategy));
+  if (c->metrics_ != nullptr) {
+    Metrics& m = *c->metrics_;
+    m.Describe("sotto_rounds_total", MetricType::kCounter, "Rounds finished, by outcome.");
+    m.Describe("sotto_round", MetricType::kGauge, "The last finished round.");
+    m.Describe("sotto_connected_clients", MetricType::kGauge, "Clients connected and welcomed.");
+    m.Describe("sotto_round_participants", MetricType::kGauge,
+               "Clients whose update is in the last round's aggregate.");
+    m.Describe("sotto_round_seconds", MetricType::kGauge, "Wall time of the last round.");
+    m.Describe("sotto_uplink_bytes_total", MetricType::kCounter,
+               "Frame bytes received from selected clients during rounds.");
+    m.Describe("sotto_downlink_bytes_total", MetricType::kCounter,
+               "Frame bytes sent to selected clients during rounds.");
+    m.Describe("sotto_client_drops_total", MetricType::kCounter,
+               "Selected clients whose update is not in a round's aggregate, by reason.");
+    m.Describe("sotto_refused_messages_total", MetricType::kCounter,
+               "Messages refused, by reason.");
+    m.Describe("sotto_connections_total", MetricType::kCounter, "Connections accepted.");
+    m.Describe("sotto_checkpoints_total", MetricType::kCounter, "Checkpoints written.");
+    m.Set("sotto_connected_clients", 0);
+  }
+  if (!c->options_.checkpoint_dir.empty()) {
+    ASSIGN_OR_RETURN(CheckpointStore store,
+                     CheckpointStore::Open(c->options_.checkpoint_dir,
+                                           static_cast<int>(c->options_.checkpoint_keep)));
+    c->store_ = std::make_unique<Store>(Store{std::move(store)});
+    RETURN_IF_ERROR(c->Resume());
+  }
+  if (c->run_id_ == 0) {
+    SystemRandom random;
+    uint8_t bytes[8];
+    RETURN_IF_ERROR(random.Fill(bytes));
+    std::memcpy(&c->run_id_, bytes, sizeof bytes);
+    if (c->run_id_ == 0) c->run_id_ = 1;
+  }
+  SOTTO_LOG(kInfo, "coordinator_start")
+      .With("run_id", c->run_id_)
+      .With("rounds", c->options_.num_rounds)
+      .With("parameters", c->model_.size())
+      .With("resumed_from", c->resumed_from_.value_or(0));
+  return c;
+}
+
+Status Coordinator::Resume() {
+  ASSIGN_OR_RETURN(std::optional<CheckpointStore::Loaded> loaded, store_->store.LoadLatest());
+  if (!loaded.has_value()) return OkStatus();
+  for (const CheckpointStore::Skipped& skipped : loaded->skipped) {
+    SOTTO_LOG(kWarning, "checkpoint_skipped")
+        .With("path", skipped.path)
+        .With("status", skipped.status.ToString());
+  }
+  proto::Checkpoint ckpt;
+  RETURN_IF_ERROR(proto::ParseStrict(loaded->payload, &ckpt).WithContext(loaded->path));
+  const std::string where = "checkpoint " + loaded->path;
+  if (ckpt.format_version() != kCheckpointFormat) {
+    return DataLossError(where + ": unknown format_version " +
+                         std::to_string(ckpt.format_version()));
+  }
+  const std::string fingerprint(options_.config_fingerprint.begin(),
+                                options_.config_fingerprint.end());
+  if (ckpt.config_fingerprint() != fingerprint) {
+    return FailedPreconditionError(
+        where + " was written by a run with another configuration; move the checkpoint "
+                "directory away to start a new run, or restore the run's configuration");
+  }
+  const size_t d = options_.initial_model.size();
+  if (ckpt.model().dimension() != d) {
+    return FailedPreconditionError(where + ": the model has " +
+                                   std::to_string(ckpt.model().dimension()) +
+                                   " parameters, the configuration " + std::to_string(d));
+  }
+  if (ckpt.run_id() == 0 || ckpt.round() != loaded->round || ckpt.round() > options_.num_rounds) {
+    return DataLossError(where + ": run id or round out of range");
+  }
+  ASSIGN_OR_RETURN(model_, BytesToValues<float>(ckpt.model().fp32_le(), d, "model"));
+  for (float v : model_) {
+    if (!std::isfinite(v)) return DataLossError(where + ": a non-finite parameter");
+  }
+  if (!ckpt.last_aggregate_fp32_le().empty()) {
+    ASSIGN_OR_RETURN(last_aggregate_,
+                     BytesToValues<float>(ckpt.last_aggregate_fp32_le(), d, "last_aggregate"));
+  }
+  core::StrategyMoments moments;
+  const proto::StrategyState& st = ckpt.strategy();
+  if (st.name() != strategy_->Name()) {
+    return FailedPreconditionError(where + ": strategy " + st.name() + ", configured " +
+                                   std::string(strategy_->Name()));
+  }
+  if (!st.first_moment_fp64_le().empty()) {
+    ASSIGN_OR_RETURN(moments.first, BytesToValues<double>(st.first_moment_fp64_le(), d, "m"));
+    ASSIGN_OR_RETURN(moments.second, BytesToValues<double>(st.second_moment_fp64_le(), d, "v"));
+  }
+  RETURN_IF_ERROR(strategy_->RestoreMoments(std::move(moments)).WithContext(where));
+  last_contributors_.clear();
+  for (const std::string& id : ckpt.last_round_contributors()) last_contributors_.insert(id);
+  run_id_ = ckpt.run_id();
+  completed_rounds_ = ckpt.round();
+  resumed_from_ = ckpt.round();
+  SOTTO_LOG(kInfo, "checkpoint_resumed").With("path", loaded->path).With("round", ckpt.round());
+  return OkStatus();
+}
+
+Status Coordinator::SaveCheckpoint() {
+  if (store_ == nullptr) return OkStatus();
+  proto::Checkpoint ckpt;
+  ckpt.set_format_version(kCheckpointFormat);
+  ckpt.set_run_id(run_id_);
+  ckpt.set_round(completed_rounds_);
+  ckpt.mutable_model()->set_dimension(model_.size());
+  FloatsToBytes(model_, ckpt.mutable_model()->mutable_fp32_le());
+  proto::StrategyState* st = ckpt.mutable_strategy();
+  st->set_name(std::string(strategy_->Name()));
+  st->set_step(completed_rounds_);
+  core::StrategyMoments moments = strategy_->Moments();
+  if (!moments.first.empty()) {
+    st->mutable_first_moment_fp64_le()->assign(
+        reinterpret_cast<const char*>(moments.first.data()), moments.first.size() * 8);
+    st->mutable_second_moment_fp64_le()->assign(
+        reinterpret_cast<const char*>(moments.second.data()), moments.second.size() * 8);
+  }
+  ckpt.set_config_fingerprint(
+      std::string(options_.config_fingerprint.begin(), options_.config_fingerprint.end()));
+  ckpt.set_created_unix_ms(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          clock_->WallNow().time_since_epoch())
+          .count()));
+  for (const std::string& id : last_contributors_) ckpt.add_last_round_contributors(id);
+  if (!last_aggregate_.empty()) FloatsToBytes(last_aggregate_, ckpt.mutable_last_aggregate_fp32_le());
+  ckpt.set_seed(options_.seed);
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream raw(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&raw);
+    coded.SetSerializationDeterministic(true);
+    if (!ckpt.SerializeToCodedStream(&coded)) return InternalError("checkpoint: serialize failed");
+  }
+  RETURN_IF_ERROR(store_->store.Save(
+      completed_rounds_, std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size())));
+  if (metrics_ != nullptr) metrics_->Add("sotto_checkpoints_total", 1);
+  return OkStatus();
+}
+
+// ---- Connections ---------------------------------------------------------------------------
+
+size_t Coordinator::connected_clients() const { return clients_.size(); }
+
+void Coordinator::Accept(std::shared_ptr<net::Connection> connection) {
+  auto session = std::make_shared<Session>();
+  session->connection = connection;
+  session->accepted_at = clock_->Now();
+  pending_.push_back(session);
+  if (metrics_ != nullptr) metrics_->Add("sotto_connections_total", 1);
+  std::weak_ptr<bool> alive = alive_;
+  std::weak_ptr<Session> weak = session;
+  net::ConnectionCallbacks callbacks;
+  callbacks.on_message = [this, alive, weak](proto::Envelope envelope) {
+    auto live = alive.lock();
+    auto s = weak.lock();
+    if (live && *live && s) OnMessage(s, std::move(envelope));
+  };
+  callbacks.on_closed = [this, alive, weak](const Status& status) {
+    auto live = alive.lock();
+    auto s = weak.lock();
+    if (live && *live && s) OnClosed(s, status);
+  };
+  connection->Start(std::move(callbacks));
+}
+
+void Coordinator::Send(Session& session, proto::Envelope envelope) {
+  if (session.closed || !session.connection) return;
+  envelope.set_protocol_version(net::kProtocolVersion);
+  if (envelope.run_id() == 0) envelope.set_run_id(run_id_);
+  envelope.set_sequence(++session.sequence);
+  const uint64_t bytes = FrameBytes(envelope);
+  Status sent = session.connection->Send(envelope);
+  if (!sent.ok()) {
+    SOTTO_LOG(kWarning, "send_failed")
+        .With("client", session.client_id)
+        .With("status", sent.ToString());
+    if (round_ != nullptr && !session.client_id.empty() &&
+        std::binary_search(round_->selected.begin(), round_->selected.end(), session.client_id)) {
+      round_->dropped.emplace(session.client_id, "send failed: " + sent.ToString());
+      round_->awaiting.erase(session.client_id);
+    }
+    session.connection->Close();
+    return;
+  }
+  if (round_ != nullptr && !session.client_id.empty() &&
+      std::binary_search(round_->selected.begin(), round_->selected.end(), session.client_id)) {
+    round_->summary.downlink_bytes += bytes;
+  }
+}
+
+void Coordinator::SendTo(const std::string& client_id, proto::Envelope envelope) {
+  auto it = clients_.find(client_id);
+  if (it == clients_.end()) return;
+  Send(*it->second, std::move(envelope));
+}
+
+void Coordinator::Refuse(const std::string& reason) {
+  if (metrics_ != nullptr) metrics_->Add("sotto_refused_messages_total", 1, {{"reason", reason}});
+}
+
+void Coordinator::OnClosed(const std::shared_ptr<Session>& session, const Status& status) {
+  session->closed = true;
+  std::erase(pending_, session);
+  if (!session->client_id.empty()) {
+    auto it = clients_.find(session->client_id);
+    if (it != clients_.end() && it->second == session) {
+      clients_.erase(it);
+      SOTTO_LOG(kInfo, "client_disconnected")
+          .With("client", session->client_id)
+          .With("status", status.ToString());
+      // A plain round stops waiting for it; a secure round's deadlines drop it.
+      if (round_ != nullptr && round_->awaiting.erase(session->client_id) > 0) {
+        round_->dropped.emplace(session->client_id, "disconnected: " + status.ToString());
+      }
+    }
+  }
+  if (metrics_ != nullptr) {
+    metrics_->Set("sotto_connected_clients", static_cast<double>(clients_.size()));
+  }
+}
+
+void Coordinator::OnHello(const std::shared_ptr<Session>& session,
+                          const proto::Envelope& envelope) {
+  const proto::Hello& hello = envelope.hello();
+  proto::Envelope reply;
+  reply.set_phase(proto::PHASE_HANDSHAKE);
+  auto refuse = [&](proto::RefusalReason reason, const std::string& detail, uint64_t retry_ms) {
+    proto::Welcome::Refused* refused = reply.mutable_welcome()->mutable_refused();
+    refused->set_reason(reason);
+    refused->set_detail(detail);
+    refused->set_retry_after_ms(retry_ms);
+    Send(*session, std::move(reply));
+    session->connection->Close();
+    Refuse("handshake");
+  };
+  if (hello.min_protocol_version() > net::kProtocolVersion ||
+      hello.max_protocol_version() < net::kProtocolVersion ||
+      hello.min_protocol_version() > hello.max_protocol_version()) {
+    refuse(proto::REFUSAL_REASON_UNSUPPORTED_VERSION,
+           "this coordinator speaks protocol version " + std::to_string(net::kProtocolVersion), 0);
+    return;
+  }
+  const std::string& id = envelope.sender_id();  // bound to the certificate by the transport
+  auto known = std::find_if(by_secagg_id_.begin(), by_secagg_id_.end(),
+                            [&](const auto& entry) { return entry.second == id; });
+  if (known == by_secagg_id_.end() && by_secagg_id_.size() >= options_.max_registered_clients) {
+    refuse(proto::REFUSAL_REASON_FEDERATION_FULL, "the federation is full", 60'000);
+    return;
+  }
+  uint64_t secagg_id = 0;
+  if (known != by_secagg_id_.end()) {
+    secagg_id = known->first;
+  } else {
+    secagg_id = next_secagg_id_++;
+    by_secagg_id_.emplace(secagg_id, id);
+  }
+  // A client that reconnects replaces its old connection (which may not have noticed the
+  // break yet).
+  if (auto it = clients_.find(id); it != clients_.end() && it->second != session) {
+    std::shared_ptr<Session> old = it->second;
+    clients_.erase(it);
+    old->closed = true;
+    old->connection->Close();
+  }
+  std::erase(pending_, session);
+  session->client_id = id;
+  session->secagg_id = secagg_id;
+  session->capabilities = hello.capabilities();
+  session->welcomed = true;
+  clients_[id] = session;
+  proto::Welcome::Accepted* accepted = reply.mutable_welcome()->mutable_accepted();
+  accepted->set_protocol_version(net::kProtocolVersion);
+  accepted->set_run_id(run_id_);
+  accepted->set_secagg_id(secagg_id);
+  accepted->set_heartbeat_interval_ms(options_.heartbeat_interval_ms);
+  Send(*session, std::move(reply));
+  SOTTO_LOG(kInfo, "client_connected").With("client", id).With("secagg_id", secagg_id);
+  if (metrics_ != nullptr) {
+    metrics_->Set("sotto_connected_clients", static_cast<double>(clients_.size()));
+  }
+  // The outcome of the last finished round, for a client that may hold it pending (it lost its
+  // connection, or this coordinator restarted before telling it).
+  if ((completed_rounds_ > 0 && hello.last_run_id() == run_id_) || finished_) {
+    proto::Envelope end;
+    end.set_phase(proto::PHASE_ROUND_END);
+    end.set_round_id(completed_rounds_);
+    proto::RoundEnd* body = end.mutable_round_end();
+    body->set_round(completed_rounds_);
+    body->set_outcome(last_contributors_.count(id) ? proto::ROUND_OUTCOME_COMPLETED
+                                                   : proto::ROUND_OUTCOME_DROPPED);
+    body->set_run_finished(finished_);
+    body->set_reason("the last finished round");
+    Send(*session, std::move(end));
+  }
+}
+
+void Coordinator::OnMessage(const std::shared_ptr<Session>& session, proto::Envelope envelope) {
+  if (!session->welcomed) {
+    if (envelope.body_case() != proto::Envelope::kHello) {
+      proto::Envelope error;
+      error.set_phase(proto::PHASE_CONTROL);
+      error.mutable_error()->set_status_code(static_cast<uint32_t>(StatusCode::kFailedPrecondition));
+      error.mutable_error()->set_message("the first message must be Hello");
+      Send(*session, std::move(error));
+      session->connection->Close();
+      Refuse("before_hello");
+      return;
+    }
+    OnHello(session, envelope);
+    return;
+  }
+  if (envelope.body_case() == proto::Envelope::kHeartbeat) {
+    proto::Envelope pong;
+    pong.set_phase(proto::PHASE_CONTROL);
+    pong.mutable_heartbeat()->set_nonce(envelope.heartbeat().nonce());
+    Send(*session, std::move(pong));
+    return;
+  }
+  const std::string& id = session->client_id;
+  const bool in_round =
+      round_ != nullptr && std::binary_search(round_->selected.begin(), round_->selected.end(), id);
+  if (in_round) round_->summary.uplink_bytes += FrameBytes(envelope);
+  // Replays and strays (BAD_INPUTS rows 10, 12): dropped and counted, the sender is kept.
+  if (envelope.run_id() != run_id_ || round_ == nullptr ||
+      envelope.round_id() != round_->number) {
+    if (envelope.body_case() != proto::Envelope::kError) {
+      Refuse("replayed");
+      SOTTO_LOG(kWarning, "message_refused")
+          .With("client", id)
+          .With("reason", "wrong run or round")
+          .With("run_id", envelope.run_id())
+          .With("round_id", envelope.round_id());
+    }
+    return;
+  }
+  if (!in_round) {
+    Refuse("not_selected");
+    SOTTO_LOG(kWarning, "message_refused").With("client", id).With("reason", "not selected");
+    return;
+  }
+  Round& round = *round_;
+  switch (envelope.body_case()) {
+    case proto::Envelope::kError: {
+      // The client declines the round (e.g. over its memory budget).
+      const std::string reason = "declined: " + envelope.error().message();
+      if (round.manager == nullptr) {
+        round.awaiting.erase(id);
+      }
+      round.dropped.emplace(id, reason);
+      return;
+    }
+    case proto::Envelope::kUpdate: {
+      if (round.manager != nullptr || !round.awaiting.count(id)) {
+        Refuse("unexpected");
+        return;
+      }
+      const proto::Update& u = envelope.update();
+      Round::Update update;
+      update.weight = u.weight();
+      update.loss = u.train_loss();
+      Status valid = OkStatus();
+      const size_t d = model_.size();
+      if (u.round() != round.number) {
+        valid = InvalidArgumentError("update for round " + std::to_string(u.round()));
+      } else if (!(u.weight() > 0) || !std::isfinite(u.weight())) {
+        valid = InvalidArgumentError("weight must be positive and finite");
+      } else if (u.values_case() == proto::Update::kDenseFp32Le) {
+        if (u.dense_fp32_le().size() != d * sizeof(float)) {
+          valid = InvalidArgumentError("dense update of " + std::to_string(u.dense_fp32_le().size()) +
+                                       " bytes, expected " + std::to_string(d * sizeof(float)));
+        } else {
+          update.is_dense = true;
+          update.dense.resize(d);
+          std::memcpy(update.dense.data(), u.dense_fp32_le().data(), d * sizeof(float));
+          for (float v : update.dense) {
+            if (!std::isfinite(v)) valid = InvalidArgumentError("non-finite value (row 8)");
+          }
+        }
+      } else if (u.values_case() == proto::Update::kSparse) {
+        const compress::DecodeLimits limits{d, d};
+        valid = compress::DecodeSparseInto(
+            std::span(reinterpret_cast<const uint8_t*>(u.sparse().data()), u.sparse().size()),
+            limits, &update.sparse);
+        if (valid.ok() && update.sparse.dim != d) {
+          valid = InvalidArgumentError("sparse update of dimension " +
+                                       std::to_string(update.sparse.dim));
+        }
+      } else {
+        valid = InvalidArgumentError("update without values");
+      }
+      round.awaiting.erase(id);
+      if (!valid.ok()) {
+        Refuse("malformed_update");
+        round.dropped.emplace(id, "malformed update: " + valid.ToString());
+        return;
+      }
+      round.updates.emplace(id, std::move(update));
+      return;
+    }
+    case proto::Envelope::kAdvertiseKeys:
+    case proto::Envelope::kShareKeysResponse:
+    case proto::Envelope::kMaskedInput:
+    case proto::Envelope::kUnmaskResponse: {
+      if (round.manager == nullptr) {
+        Refuse("unexpected");
+        return;
+      }
+      StatusOr<secagg::ClientMessage> message = proto::ClientMessageFromEnvelope(envelope);
+      proto::WipeSecrets(&envelope);
+      if (!message.ok()) {
+        Refuse("malformed");
+        round.dropped.emplace(id, "malformed message: " + message.status().ToString());
+        return;
+      }
+      Status delivered = round.manager->Deliver(session->secagg_id, envelope.run_id(),
+                                                envelope.round_id(), *std::move(message));
+      if (!delivered.ok()) {
+        Refuse("protocol");
+        SOTTO_LOG(kWarning, "message_refused")
+            .With("client", id)
+            .With("status", delivered.ToString());
+        if (delivered.code() != StatusCode::kPermissionDenied) {
+          round.dropped.emplace(id, "protocol: " + delivered.ToString());
+        }
+      }
+      return;
+    }
+    default:
+      Refuse("unexpected");
+      SOTTO_LOG(kWarning, "message_refused")
+          .With("client", id)
+          .With("reason", "unexpected message type");
+      return;
+  }
+}
+
+// ---- Rounds --------------------------------------------------------------------------------
+
+Status Coordinator::Tick() {
+  if (finished_) return OkStatus();
+  const Clock::TimePoint now = clock_->Now();
+  // Connections that never said Hello.
+  for (size_t i = 0; i < pending_.size();) {
+    std::shared_ptr<Session> s = pending_[i];
+    if (now - s->accepted_at >= options_.deadlines.hello) {
+      pending_.erase(pending_.begin() + static_cast<ptrdiff_t>(i));
+      s->closed = true;
+      s->connection->Close();
+      Refuse("hello_timeout");
+    } else {
+      ++i;
+    }
+  }
+  if (round_ != nullptr) return AdvanceRound();
+  if (completed_rounds_ >= options_.num_rounds) {
+    FinishRun();
+    return OkStatus();
+  }
+  if (clients_.size() >= options_.selection.min_clients) return StartRound();
+  return OkStatus();
+}
+
+StatusOr<secagg::RoundConfig> Coordinator::SecAggConfig(uint64_t round,
+                                                        const std::vector<uint64_t>& ids) {
+  const SecureAggregationOptions& a = options_.secure_aggregation;
+  const uint64_t n = ids.size();
+  const uint64_t d = model_.size();
+  const uint64_t secagg_seed = DeriveSeed(DeriveSeed(options_.seed, kStreamSecAgg), round);
+  secagg::RoundConfig c;
+  c.run_id = run_id_;
+  c.round_id = round;
+  c.client_ids = ids;
+  uint64_t degree =
+      a.degree < 0 ? secagg::RecommendedSecAggPlusDegree(n) : static_cast<uint64_t>(a.degree);
+  if (degree + 1 >= n) degree = 0;
+  c.degree = static_cast<uint32_t>(degree);
+  c.graph_seed = DeriveSeed(secagg_seed, 1);
+  const uint32_t shares = static_cast<uint32_t>(degree == 0 ? n : degree + 1);
+  c.threshold = a.threshold != 0 ? std::min(a.threshold, shares) : secagg::MajorityThreshold(shares);
+  crypto::Ring ring = crypto::Ring::kRing64;
+  if (a.ring_bits == 32 || (a.ring_bits == 0 && n <= 1024)) ring = crypto::Ring::kRing32;
+  c.fixed_point.ring = ring;
+  c.fixed_point.clip = a.clip;
+  c.fixed_point.max_clients = n;
+  ASSIGN_OR_RETURN(c.fixed_point.scale, crypto::FinestScale(n, a.clip, ring));
+  c.max_weight = a.max_weight;
+  c.support_policy = a.policy;
+  c.mask_indexing = a.mask_indexing;
+  const uint64_t size = compress::KForDensity(d, a.density);
+  const uint64_t support_seed = DeriveSeed(secagg_seed, 2);
+  if (a.policy == secagg::SupportPolicy::kDense) {
+    ASSIGN_OR_RETURN(c.support, secagg::Support::Dense(d));
+  } else if (a.policy == secagg::SupportPolicy::kGlobalTopK && !last_aggregate_.empty()) {
+    const uint64_t explore = static_cast<uint64_t>(std::llround(a.explore * double(size)));
+    ASSIGN_OR_RETURN(c.support, secagg::GlobalTopKSupport(last_aggregate_, size - explore, explore,
+                                                          support_seed));
+  } else {
+    ASSIGN_OR_RETURN(c.support, secagg::SharedRandomSupport(d, size, support_seed));
+  }
+  RETURN_IF_ERROR(secagg::ValidateRoundConfig(c).WithContext("secure aggregation"));
+  return c;
+}
+
+Status Coordinator::StartRound() {
+  const uint64_t number = completed_rounds_ + 1;
+  const size_t d = model_.size();
+  // Eligible: connected clients whose declared memory budget holds the round's vectors.
+  const uint64_t need = 3 * sizeof(float) * static_cast<uint64_t>(d);
+  std::vector<std::string> eligible;
+  for (const auto& [id, session] : clients_) {
+    const uint64_t budget = session->capabilities.memory_budget_bytes();
+    if (budget != 0 && budget < need) continue;
+    eligible.push_back(id);
+  }
+  const SelectionOptions& sel = options_.selection;
+  if (eligible.size() < sel.min_clients) return OkStatus();
+  const size_t n = eligible.size();
+  size_t target = static_cast<size_t>(std::ceil(sel.fraction * static_cast<double>(n)));
+  target = std::clamp<size_t>(target, sel.min_clients, n);
+  if (sel.max_clients != 0) target = std::min<size_t>(target, sel.max_clients);
+  size_t count = std::min(
+      n, static_cast<size_t>(std::ceil(static_cast<double>(target) * (1.0 + sel.over_selection))));
+  std::vector<std::string> selected = eligible;  // sorted (map order)
+  if (count < n) {
+    Prng rng(DeriveSeed(DeriveSeed(options_.seed, kStreamSelection), number));
+    rng.Shuffle(std::span<std::string>(selected));
+    selected.resize(count);
+    std::sort(selected.begin(), selected.end());
+  }
+
+  auto round = std::make_unique<Round>();
+  round->number = number;
+  round->started = clock_->Now();
+  round->selected = selected;
+  round->awaiting.insert(selected.begin(), selected.end());
+  round->target = target;
+  round->train_deadline = round->started + options_.deadlines.train;
+  round->summary.round = number;
+  round->summary.selected = selected;
+
+  proto::Envelope start;
+  start.set_round_id(number);
+  start.set_phase(proto::PHASE_TRAIN);
+  proto::RoundStart* body = start.mutable_round_start();
+  body->set_round(number);
+  body->mutable_parameters()->set_dimension(d);
+  FloatsToBytes(model_, body->mutable_parameters()->mutable_fp32_le());
+  *body->mutable_compression() = options_.compression;
+  body->set_train_deadline_ms(Millis(options_.deadlines.train));
+
+  if (options_.secure_aggregation.enabled) {
+    std::vector<uint64_t> ids;
+    for (const std::string& id : selected) ids.push_back(clients_.at(id)->secagg_id);
+    std::sort(ids.begin(), ids.end());
+    StatusOr<secagg::RoundConfig> made = SecAggConfig(number, ids);
+    if (!made.ok()) return made.status().WithContext("round " + std::to_string(number));
+    secagg::RoundConfig config = *std::move(made);
+    PhaseDeadlines phases;
+    phases.advertise_keys = options_.deadlines.train + options_.deadlines.advertise_keys;
+    phases.share_keys = options_.deadlines.share_keys;
+    phases.masked_input = options_.deadlines.masked_input;
+    phases.unmask = options_.deadlines.unmask;
+    secagg::ServerOptions server_options;
+    server_options.num_threads = options_.secure_aggregation.server_threads;
+    ASSIGN_OR_RETURN(round->manager,
+                     RoundManager::Create(config, phases, clock_, std::move(server_options)));
+    proto::ToProto(config, body->mutable_secure_aggregation());
+    round->summary.support_size = config.support.size();
+    round->config = std::move(config);
+    round->awaiting.clear();  // the round manager tracks who answered
+  }
+  round_ = std::move(round);
+  SOTTO_LOG(kInfo, "round_start")
+      .With("round", number)
+      .With("selected", selected.size())
+      .With("connected", clients_.size())
+      .With("secure", options_.secure_aggregation.enabled);
+  for (const std::string& id : selected) SendTo(id, start);
+  return AdvanceRound();
+}
+
+Status Coordinator::AdvanceRound() {
+  Round& round = *round_;
+  const Clock::TimePoint now = clock_->Now();
+  if (round.manager == nullptr) {
+    const bool all_in = round.awaiting.empty();
+    const bool enough_early =
+        options_.selection.over_selection > 0 && round.updates.size() >= round.target;
+    if (!all_in && !enough_early && now < round.train_deadline) return OkStatus();
+    for (const std::string& id : round.awaiting) round.dropped.emplace(id, "no update by the deadline");
+    round.awaiting.clear();
+    if (round.updates.size() < options_.selection.min_clients) {
+      return FinishRound(false, {},
+                         "too few updates: " + std::to_string(round.updates.size()) + " of " +
+                             std::to_string(options_.selection.min_clients) + " needed");
+    }
+    // Summed in client-id order (std::map): the mean does not depend on arrival order.
+    const size_t d = model_.size();
+    core::WeightedMeanAggregator aggregator(d);
+    double loss_sum = 0.0;
+    double weight_sum = 0.0;
+    std::vector<std::string> refused;
+    for (auto& [id, update] : round.updates) {
+      Status added = update.is_dense ? aggregator.Add(update.dense, update.weight)
+                                     : aggregator.AddSparse(update.sparse.indices,
+                                                            update.sparse.values, update.weight);
+      if (!added.ok()) {
+        round.dropped.emplace(id, "refused update: " + added.ToString());
+        refused.push_back(id);
+        continue;
+      }
+      loss_sum += update.weight * update.loss;
+      weight_sum += update.weight;
+    }
+    for (const std::string& id : refused) round.updates.erase(id);
+    if (round.updates.size() < options_.selection.min_clients) {
+      return FinishRound(false, {}, "too few valid updates");
+    }
+    round.summary.train_loss = weight_sum > 0 ? loss_sum / weight_sum : 0.0;
+    std::vector<float> mean(d);
+    RETURN_IF_ERROR(aggregator.Mean(mean));
+    for (const auto& [id, update] : round.updates) round.summary.contributors.push_back(id);
+    return FinishRound(true, std::move(mean), "");
+  }
+
+  // Secure round: let the round manager advance (on answers or on its phase deadlines).
+  for (int guard = 0; guard < 8; ++guard) {
+    ASSIGN_OR_RETURN(std::vector<secagg::Outgoing> out, round.manager->Poll());
+    if (out.empty()) break;
+    for (secagg::Outgoing& o : out) {
+      auto owner = by_secagg_id_.find(o.to);
+      if (owner == by_secagg_id_.end()) continue;
+      proto::Envelope envelope;
+      envelope.set_round_id(round.number);
+      proto::ServerMessageToEnvelope(o.message, &envelope);
+      SendTo(owner->second, std::move(envelope));
+    }
+  }
+  if (!round.manager->done()) return OkStatus();
+  const secagg::SecAggServer& server = round.manager->server();
+  static constexpr const char* kPhaseNames[] = {"advertise_keys", "share_keys", "masked_input",
+                                                "unmask"};
+  const std::vector<double>& phases = round.manager->phase_seconds();
+  for (size_t i = 0; i < phases.size() && i < 4; ++i) {
+    round.summary.phase_seconds.emplace_back(kPhaseNames[i], phases[i]);
+  }
+  const secagg::AggregateResult* result = server.result();
+  if (result == nullptr) {
+    const std::string reason =
+        server.abort().has_value() ? server.abort()->status.ToString() : "aborted";
+    return FinishRound(false, {}, reason);
+  }
+  const secagg::RoundConfig& config = *round.config;
+  ASSIGN_OR_RETURN(std::vector<double> mean_on_support,
+                   secagg::DecodeWeightedMean(config, *result));
+  std::vector<float> mean(model_.size(), 0.0f);
+  for (size_t i = 0; i < mean_on_support.size(); ++i) {
+    mean[config.support.Coordinate(i)] = static_cast<float>(mean_on_support[i]);
+  }
+  for (uint64_t id : result->contributors) {
+    round.summary.contributors.push_back(by_secagg_id_.at(id));
+  }
+  std::sort(round.summary.contributors.begin(), round.summary.contributors.end());
+  return FinishRound(true, std::move(mean), "");
+}
+
+Status Coordinator::FinishRound(bool completed, std::vector<float> mean,
+                                const std::string& abort_reason) {
+  std::unique_ptr<Round> round = std::move(round_);
+  RoundSummary& summary = round->summary;
+  std::string reason = abort_reason;
+  if (completed) {
+    Status applied = strategy_->Apply(model_, mean);
+    if (!applied.ok()) {
+      completed = false;
+      reason = applied.ToString();
+    }
+  }
+  if (!completed) summary.contributors.clear();
+  summary.outcome = completed ? "completed" : "aborted";
+  const std::set<std::string> contributors(summary.contributors.begin(),
+                                           summary.contributors.end());
+  for (const std::string& id : round->selected) {
+    if (contributors.count(id)) continue;
+    auto it = round->dropped.find(id);
+    std::string why = it != round->dropped.end() ? it->second
+                      : completed                 ? "not in the sum (dropped by the protocol)"
+                                                  : "round aborted: " + reason;
+    summary.dropped.emplace(id, why);
+  }
+  summary.dense_uplink_bytes = contributors.size() * (model_.size() * sizeof(float) + 32);
+  summary.seconds = Seconds(clock_->Now() - round->started);
+  completed_rounds_ = round->number;
+  if (completed) {
+    last_aggregate_ = std::move(mean);
+    last_contributors_ = contributors;
+  } else {
+    last_contributors_.clear();
+  }
+  if (completed && options_.evaluate &&
+      (round->number % options_.evaluate_every == 0 || round->number == options_.num_rounds)) {
+    StatusOr<std::pair<double, double>> eval = options_.evaluate(model_);
+    if (eval.ok()) {
+      summary.eval_loss = eval->first;
+      summary.eval_accuracy = eval->second;
+    } else {
+      SOTTO_LOG(kWarning, "evaluation_failed").With("status", eval.status().ToString());
+    }
+  }
+  // Durable before anyone is told: a restart never re-runs a round a client committed.
+  if (round->number % options_.checkpoint_every == 0 || round->number == options_.num_rounds) {
+    RETURN_IF_ERROR(SaveCheckpoint().WithContext("round " + std::to_string(round->number)));
+  }
+  if (!options_.round_log_path.empty()) {
+    std::ofstream log(options_.round_log_path, std::ios::app);
+    log << RoundSummaryJson(summary) << '\n';
+    if (!log) {
+      SOTTO_LOG(kWarning, "round_log_failed").With("path", options_.round_log_path);
+    }
+  }
+  if (metrics_ != nullptr) {
+    Metrics& m = *metrics_;
+    m.Add("sotto_rounds_total", 1, {{"outcome", summary.outcome}});
+    m.Set("sotto_round", static_cast<double>(round->number));
+    m.Set("sotto_round_participants", static_cast<double>(contributors.size()));
+    m.Set("sotto_round_seconds", summary.seconds);
+    m.Add("sotto_uplink_bytes_total", static_cast<double>(summary.uplink_bytes));
+    m.Add("sotto_downlink_bytes_total", static_cast<double>(summary.downlink_bytes));
+    for (const auto& [id, why] : summary.dropped) {
+      const std::string kind = why.substr(0, why.find(':'));
+      m.Add("sotto_client_drops_total", 1, {{"reason", kind}});
+    }
+  }
+  SOTTO_LOG(kInfo, "round_end")
+      .With("round", round->number)
+      .With("outcome", summary.outcome)
+      .With("contributors", contributors.size())
+      .With("dropped", summary.dropped.size())
+      .With("uplink_bytes", summary.uplink_bytes)
+      .With("seconds", summary.seconds);
+  const bool last = round->number == options_.num_rounds;
+  for (const std::string& id : round->selected) {
+    proto::Envelope end;
+    end.set_round_id(round->number);
+    end.set_phase(proto::PHASE_ROUND_END);
+    proto::RoundEnd* body = end.mutable_round_end();
+    body->set_round(round->number);
+    body->set_outcome(!completed             ? proto::ROUND_OUTCOME_ABORTED
+                      : contributors.count(id) ? proto::ROUND_OUTCOME_COMPLETED
+                                               : proto::ROUND_OUTCOME_DROPPED);
+    body->set_participants(static_cast<uint32_t>(contributors.size()));
+    body->set_reason(completed ? "" : reason);
+    body->set_run_finished(last);
+    SendTo(id, std::move(end));
+  }
+  history_.push_back(std::move(summary));
+  if (last) FinishRun();
+  return OkStatus();
+}
+
+void Coordinator::FinishRun() {
+  if (finished_) return;
+  finished_ = true;
+  const std::set<std::string> told(history_.empty() ? std::set<std::string>{}
+                                                    : std::set<std::string>(
+                                                          history_.back().selected.begin(),
+                                                          history_.back().selected.end()));
+  for (const auto& [id, session] : clients_) {
+    if (told.count(id) && !history_.empty() && history_.back().round == completed_rounds_) {
+      continue;
+    }
+    proto::Envelope end;
+    end.set_round_id(completed_rounds_);
+    end.set_phase(proto::PHASE_ROUND_END);
+    proto::RoundEnd* body = end.mutable_round_end();
+    body->set_round(completed_rounds_);
+    body->set_outcome(last_contributors_.count(id) ? proto::ROUND_OUTCOME_COMPLETED
+                                                   : proto::ROUND_OUTCOME_DROPPED);
+    body->set_run_finished(true);
+    Send(*session, std::move(end));
+  }
+  SOTTO_LOG(kInfo, "run_finished").With("run_id", run_id_).With("rounds", completed_rounds_);
+}
+
+void Coordinator::Shutdown() {
+  for (auto& [id, session] : clients_) {
+    session->closed = true;
+    session->connection->Close();
+  }
+  for (auto& session : pending_) {
+    session->closed = true;
+    session->connection->Close();
+  }
+  clients_.clear();
+  pending_.clear();
+}
+
+std::string Coordinator::StatusPage() const {
+  std::ostringstream o;
+  o << "<!doctype html><html><head><meta charset=\"utf-8\"><title>sotto coordinator</title>"
+       "</head><body><h1>sotto coordinator: "
+    << HtmlEscape(options_.run_name) << "</h1>\n<p>run " << run_id_ << ", round "
+    << completed_rounds_ << " of " << options_.num_rounds
+    << (finished_ ? " (finished)" : round_ != nullptr ? " (a round is in progress)" : "")
+    << ", " << model_.size() << " parameters, " << clients_.size()
+    << " clients connected</p>\n<h2>clients</h2><ul>";
+  for (const auto& [id, session] : clients_) {
+    o << "<li>" << HtmlEscape(id) << " (id " << session->secagg_id << ")</li>";
+  }
+  o << "</ul>\n<h2>last rounds</h2><table border=\"1\"><tr><th>round</th><th>outcome</th>"
+       "<th>contributors</th><th>dropped</th><th>uplink bytes</th><th>seconds</th>"
+       "<th>accuracy</th></tr>";
+  const size_t from = history_.size() > 20 ? history_.size() - 20 : 0;
+  for (size_t i = history_.size(); i-- > from;) {
+    const RoundSummary& s = history_[i];
+    o << "<tr><td>" << s.round << "</td><td>" << s.outcome << "</td><td>"
+      << s.contributors.size() << "</td><td>" << s.dropped.size() << "</td><td>"
+      << s.uplink_bytes << "</td><td>" << JsonNumber(s.seconds) << "</td><td>"
+      << (s.eval_accuracy ? JsonNumber(*s.eval_accuracy) : "") << "</td></tr>";
+  }
+  o << "</table></body></html>\n";
+  return o.str();
+}
+
+}  // namespace sotto::coordinator

@@ -1,0 +1,205 @@
+#pragma once
+
+// A whole federation in one process over the in-memory transport: one Coordinator driven by the
+// test thread (which also pumps the MemoryNetwork), and N Clients, each on its own thread, with
+// the stock trainer on a part of a seeded logistic-regression problem.
+//
+// Deterministic in its results (the model after each round), not in its timing: clients run on
+// real threads against a real clock, like deployed ones.
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sotto/base/check.h"
+#include "sotto/base/clock.h"
+#include "sotto/base/status_macros.h"
+#include "sotto/base/statusor.h"
+#include "sotto/client/client.h"
+#include "sotto/coordinator/coordinator.h"
+#include "sotto/coordinator/metrics.h"
+#include "sotto/core/learn/model.h"
+#include "sotto/core/learn/partition.h"
+#include "sotto/core/learn/synthetic.h"
+#include "sotto/core/trainer.h"
+#include "sotto/net/memory_transport.h"
+
+namespace sotto::testing {
+
+constexpr size_t kFeatures = 20;
+
+// An MLP with one hidden layer of 32: 738 parameters.
+inline learn::ModelSpec LogisticSpec() {
+  return learn::ModelSpec{learn::ModelKind::kMlp, kFeatures, 2, {32}, 0.0};
+}
+
+// Coordinator options for a small federation: 3 rounds, every client selected.
+inline coordinator::CoordinatorOptions SmallFederation(size_t clients) {
+  coordinator::CoordinatorOptions o;
+  o.seed = 7;
+  o.num_rounds = 3;
+  o.selection.min_clients = static_cast<uint32_t>(clients);
+  auto model = learn::MakeModel(LogisticSpec());
+  o.initial_model.resize((*model)->NumParameters());
+  (*model)->Initialize(11, o.initial_model);
+  o.compression.set_sparsifier(proto::SPARSIFIER_TOP_K);
+  o.compression.set_density(0.25);
+  o.compression.set_error_feedback(proto::ERROR_FEEDBACK_CLASSIC);
+  o.deadlines.train = std::chrono::seconds(60);
+  return o;
+}
+
+inline coordinator::CoordinatorOptions SecureSmallFederation(size_t clients) {
+  coordinator::CoordinatorOptions o = SmallFederation(clients);
+  o.secure_aggregation.enabled = true;
+  o.secure_aggregation.policy = secagg::SupportPolicy::kGlobalTopK;
+  o.secure_aggregation.density = 0.5;
+  o.secure_aggregation.clip = 8.0;
+  return o;
+}
+
+class Federation {
+ public:
+  struct ClientSlot {
+    std::string id;
+    std::unique_ptr<core::ModelTrainer> trainer;
+    std::unique_ptr<client::Client> client;
+    std::thread thread;
+    Status result = UnknownError("not finished");
+    std::atomic<bool> done{false};
+  };
+
+  // `customize(i, options)` may change client i's options before it is created.
+  Federation(coordinator::CoordinatorOptions options, size_t num_clients,
+             std::function<void(size_t, client::ClientOptions&)> customize = {})
+      : options_(std::move(options)) {
+    if (num_clients == 0) return;
+    auto problem = learn::MakeLogisticRegression(600, kFeatures, 1e-3, 5);
+    SOTTO_CHECK(problem.ok());
+    auto parts = learn::PartitionIid(problem->data.num_samples, num_clients, 9);
+    SOTTO_CHECK(parts.ok());
+    for (size_t i = 0; i < num_clients; ++i) {
+      auto slot = std::make_unique<ClientSlot>();
+      slot->id = "client-" + std::to_string(i);
+      auto model = learn::MakeModel(LogisticSpec());
+      SOTTO_CHECK(model.ok());
+      learn::SgdOptions sgd{0.1, 0.0, 0.0, 16, 1.0, true};
+      auto trainer = core::ModelTrainer::Create(*std::move(model),
+                                                problem->data.Subset((*parts)[i]), sgd);
+      SOTTO_CHECK(trainer.ok());
+      slot->trainer = *std::move(trainer);
+      client::ClientOptions co;
+      co.client_id = slot->id;
+      co.seed = 100 + i;
+      co.reconnect.initial = std::chrono::milliseconds(20);
+      co.reconnect.max = std::chrono::milliseconds(200);
+      if (customize) customize(i, co);
+      clients_.push_back(std::move(slot));
+      client_options_.push_back(std::move(co));
+    }
+  }
+
+  ~Federation() {
+    for (auto& c : clients_) {
+      if (c->client) c->client->Stop();
+    }
+    stop_pump_ = true;
+    for (auto& c : clients_) {
+      if (c->thread.joinable()) c->thread.join();
+    }
+  }
+
+  Status StartCoordinator() {
+    ASSIGN_OR_RETURN(listener_, network_.Listen("coordinator", "coordinator"));
+    ASSIGN_OR_RETURN(coordinator_,
+                     coordinator::Coordinator::Create(options_, Clock::Real(), &metrics_));
+    listener_->Start([this](std::shared_ptr<net::Connection> c) {
+      coordinator_->Accept(std::move(c));
+    });
+    return OkStatus();
+  }
+
+  // A crash: every connection breaks at once, the coordinator's state is gone.
+  void CrashCoordinator() {
+    listener_->Shutdown();
+    network_.RunUntilIdle();
+    coordinator_.reset();
+    listener_.reset();
+    network_.RunUntilIdle();
+  }
+
+  Status StartClients() {
+    for (size_t i = 0; i < clients_.size(); ++i) {
+      ClientSlot& slot = *clients_[i];
+      ASSIGN_OR_RETURN(std::shared_ptr<net::Dialer> dialer,
+                       network_.NewDialer("coordinator", slot.id));
+      ASSIGN_OR_RETURN(slot.client, client::Client::Create(client_options_[i],
+                                                           slot.trainer.get(), dialer));
+      slot.thread = std::thread([&slot] {
+        slot.result = slot.client->Run();
+        slot.done = true;
+      });
+    }
+    return OkStatus();
+  }
+
+  // Pumps the network and ticks the coordinator until `until()` holds (or a hang guard of
+  // `guard` passes: then false). Coordinator errors end the pump too (returned in *error).
+  // With tick = false the coordinator only sees messages (no round starts, no deadlines).
+  bool PumpUntil(const std::function<bool()>& until,
+                 std::chrono::seconds guard = std::chrono::seconds(120), bool tick = true) {
+    const auto give_up = std::chrono::steady_clock::now() + guard;
+    while (!until()) {
+      if (std::chrono::steady_clock::now() > give_up) return false;
+      network_.RunUntilIdle();
+      if (coordinator_ && tick) {
+        Status ticked = coordinator_->Tick();
+        if (!ticked.ok()) {
+          tick_error_ = ticked;
+          return false;
+        }
+      }
+      network_.RunUntilIdle();
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    return true;
+  }
+
+  // Runs to the end: the coordinator finished and every client returned.
+  bool RunToEnd() {
+    return PumpUntil([this] {
+      if (!coordinator_ || !coordinator_->finished()) return false;
+      for (auto& c : clients_) {
+        if (!c->done) return false;
+      }
+      return true;
+    });
+  }
+
+  coordinator::Coordinator& coordinator() { return *coordinator_; }
+  coordinator::Metrics& metrics() { return metrics_; }
+  net::MemoryNetwork& network() { return network_; }
+  ClientSlot& client(size_t i) { return *clients_[i]; }
+  size_t num_clients() const { return clients_.size(); }
+  const Status& tick_error() const { return tick_error_; }
+  coordinator::CoordinatorOptions& options() { return options_; }
+
+ private:
+  coordinator::CoordinatorOptions options_;
+  net::MemoryNetwork network_;
+  coordinator::Metrics metrics_;
+  std::shared_ptr<net::Listener> listener_;
+  std::unique_ptr<coordinator::Coordinator> coordinator_;
+  std::vector<std::unique_ptr<ClientSlot>> clients_;
+  std::vector<client::ClientOptions> client_options_;
+  std::atomic<bool> stop_pump_{false};
+  Status tick_error_;
+};
+
+}  // namespace sotto::testing

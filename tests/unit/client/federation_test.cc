@@ -1,0 +1,481 @@
+// The coordinator and the client SDK together, over the in-memory transport: plain and secure
+// rounds, determinism, dropouts, restarts from a checkpoint, refusals.
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "federation_harness.h"
+#include "sotto/net/inbox.h"
+
+namespace sotto {
+namespace {
+
+using testing::Federation;
+using testing::SecureSmallFederation;
+using testing::SmallFederation;
+
+std::vector<float> ModelOf(const coordinator::Coordinator& c) {
+  return std::vector<float>(c.model().begin(), c.model().end());
+}
+
+bool BitEqual(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+std::vector<float> RunFederation(coordinator::CoordinatorOptions options, size_t n) {
+  Federation f(std::move(options), n);
+  EXPECT_TRUE(f.StartCoordinator().ok());
+  EXPECT_TRUE(f.StartClients().ok());
+  EXPECT_TRUE(f.RunToEnd()) << f.tick_error();
+  return ModelOf(f.coordinator());
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = std::filesystem::temp_directory_path() /
+            ("sotto-federation-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string path() const { return path_.string(); }
+
+ private:
+  static inline int counter_ = 0;
+  std::filesystem::path path_;
+};
+
+TEST(FederationTest, PlainTopKWithErrorFeedbackRunsEveryRound) {
+  Federation f(SmallFederation(5), 5);
+  ASSERT_TRUE(f.StartCoordinator().ok());
+  const std::vector<float> initial = ModelOf(f.coordinator());
+  ASSERT_TRUE(f.StartClients().ok());
+  ASSERT_TRUE(f.RunToEnd()) << f.tick_error();
+
+  const auto& history = f.coordinator().history();
+  ASSERT_EQ(history.size(), 3u);
+  for (const auto& round : history) {
+    EXPECT_EQ(round.outcome, "completed");
+    EXPECT_EQ(round.contributors.size(), 5u);
+    EXPECT_TRUE(round.dropped.empty());
+    // Top-k at 25 % with Golomb-coded indices: well under the dense fp32 updates.
+    EXPECT_LT(round.uplink_bytes, round.dense_uplink_bytes / 2);
+    EXPECT_GT(round.downlink_bytes, 5 * 738 * sizeof(float));
+  }
+  EXPECT_FALSE(BitEqual(initial, ModelOf(f.coordinator())));
+  for (size_t i = 0; i < f.num_clients(); ++i) {
+    EXPECT_TRUE(f.client(i).result.ok()) << f.client(i).result;
+    const client::ClientStats stats = f.client(i).client->stats();
+    EXPECT_EQ(stats.rounds_completed, 3u);
+    EXPECT_EQ(stats.connections, 1u);
+    // Error feedback kept what top-k left out.
+    const std::vector<float> e = f.client(i).client->error_memory();
+    ASSERT_EQ(e.size(), initial.size());
+    EXPECT_GT(std::count_if(e.begin(), e.end(), [](float v) { return v != 0.0f; }), 0);
+  }
+  EXPECT_EQ(f.metrics().Value("sotto_rounds_total", {{"outcome", "completed"}}), 3.0);
+}
+
+TEST(FederationTest, SecureSparseRoundsAreDeterministic) {
+  const std::vector<float> a = RunFederation(SecureSmallFederation(5), 5);
+  const std::vector<float> b = RunFederation(SecureSmallFederation(5), 5);
+  EXPECT_TRUE(BitEqual(a, b));
+  EXPECT_FALSE(BitEqual(a, SecureSmallFederation(5).initial_model));
+}
+
+TEST(FederationTest, SecureRoundsAggregateEveryClientOnTheSupport) {
+  Federation f(SecureSmallFederation(5), 5);
+  ASSERT_TRUE(f.StartCoordinator().ok());
+  ASSERT_TRUE(f.StartClients().ok());
+  ASSERT_TRUE(f.RunToEnd()) << f.tick_error();
+  const size_t d = f.coordinator().model().size();
+  for (const auto& round : f.coordinator().history()) {
+    EXPECT_EQ(round.outcome, "completed");
+    EXPECT_EQ(round.contributors.size(), 5u);
+    EXPECT_EQ(round.support_size, (d + 1) / 2);
+    EXPECT_EQ(round.phase_seconds.size(), 4u);
+  }
+  for (size_t i = 0; i < f.num_clients(); ++i) {
+    EXPECT_EQ(f.client(i).client->stats().rounds_completed, 3u);
+  }
+}
+
+TEST(FederationTest, PlainRoundsMatchTheirOwnRerunBitForBit) {
+  EXPECT_TRUE(BitEqual(RunFederation(SmallFederation(4), 4), RunFederation(SmallFederation(4), 4)));
+}
+
+// A connection that breaks itself instead of sending a given message type in a given round:
+// the client disappears mid-round, as if its process died.
+class BreakingDialer final : public net::Dialer {
+ public:
+  BreakingDialer(std::shared_ptr<net::Dialer> inner, net::MemoryNetwork* network,
+                 proto::Envelope::BodyCase body, uint64_t round)
+      : inner_(std::move(inner)), network_(network), body_(body), round_(round) {}
+
+  void Dial(net::DialHandler on_done) override {
+    inner_->Dial([this, on_done](StatusOr<std::shared_ptr<net::Connection>> c) {
+      if (!c.ok()) {
+        on_done(std::move(c));
+        return;
+      }
+      on_done(std::shared_ptr<net::Connection>(
+          std::make_shared<Breaking>(*std::move(c), network_, body_, round_, &broken_)));
+    });
+  }
+  bool broken() const { return broken_; }
+
+ private:
+  class Breaking final : public net::Connection {
+   public:
+    Breaking(std::shared_ptr<net::Connection> inner, net::MemoryNetwork* network,
+             proto::Envelope::BodyCase body, uint64_t round, std::atomic<bool>* broken)
+        : inner_(std::move(inner)), network_(network), body_(body), round_(round),
+          broken_(broken) {}
+    const std::string& peer_id() const override { return inner_->peer_id(); }
+    uint64_t id() const override { return inner_->id(); }
+    void Start(net::ConnectionCallbacks callbacks) override { inner_->Start(std::move(callbacks)); }
+    Status Send(const proto::Envelope& envelope) override {
+      if (!*broken_ && envelope.body_case() == body_ && envelope.round_id() == round_) {
+        *broken_ = true;
+        network_->Disconnect(*inner_);
+        return UnavailableError("link broken by the test");
+      }
+      return inner_->Send(envelope);
+    }
+    void Close() override { inner_->Close(); }
+    bool is_open() const override { return inner_->is_open(); }
+    net::ConnectionStats stats() const override { return inner_->stats(); }
+
+   private:
+    std::shared_ptr<net::Connection> inner_;
+    net::MemoryNetwork* network_;
+    proto::Envelope::BodyCase body_;
+    uint64_t round_;
+    std::atomic<bool>* broken_;
+  };
+
+  std::shared_ptr<net::Dialer> inner_;
+  net::MemoryNetwork* network_;
+  proto::Envelope::BodyCase body_;
+  uint64_t round_;
+  std::atomic<bool> broken_{false};
+};
+
+TEST(FederationTest, ClientLostAfterShareKeysIsRecoveredAndTheRoundCompletesAtItsDeadline) {
+  coordinator::CoordinatorOptions options = SecureSmallFederation(5);
+  options.deadlines.masked_input = std::chrono::milliseconds(500);
+  Federation f(options, 5);
+  ASSERT_TRUE(f.StartCoordinator().ok());
+  // Client 4 loses its link instead of sending its masked input in round 2.
+  for (size_t i = 0; i < 5; ++i) {
+    auto& slot = f.client(i);
+    auto dialer = f.network().NewDialer("coordinator", slot.id);
+    ASSERT_TRUE(dialer.ok());
+    std::shared_ptr<net::Dialer> d = *dialer;
+    if (i == 4) {
+      d = std::make_shared<BreakingDialer>(d, &f.network(), proto::Envelope::kMaskedInput, 2);
+    }
+    client::ClientOptions co;
+    co.client_id = slot.id;
+    co.seed = 100 + i;
+    co.reconnect.initial = std::chrono::milliseconds(20);
+    auto c = client::Client::Create(co, slot.trainer.get(), d);
+    ASSERT_TRUE(c.ok());
+    slot.client = *std::move(c);
+    slot.thread = std::thread([&slot] {
+      slot.result = slot.client->Run();
+      slot.done = true;
+    });
+  }
+  ASSERT_TRUE(f.RunToEnd()) << f.tick_error();
+  const auto& history = f.coordinator().history();
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_EQ(history[1].outcome, "completed");
+  EXPECT_EQ(history[1].contributors.size(), 4u);
+  ASSERT_EQ(history[1].dropped.count("client-4"), 1u);
+  // It reconnected and took part again in round 3.
+  EXPECT_EQ(history[2].contributors.size(), 5u);
+  const client::ClientStats stats = f.client(4).client->stats();
+  EXPECT_EQ(stats.connections, 2u);
+  EXPECT_EQ(stats.rounds_completed, 2u);
+  EXPECT_EQ(stats.rounds_dropped, 1u);
+  EXPECT_TRUE(f.client(4).result.ok()) << f.client(4).result;
+}
+
+TEST(FederationTest, SilentClientIsDroppedAtThePlainDeadline) {
+  coordinator::CoordinatorOptions options = SmallFederation(3);
+  options.selection.min_clients = 2;
+  options.deadlines.train = std::chrono::milliseconds(300);
+  options.num_rounds = 2;
+  Federation f(options, 3);
+  ASSERT_TRUE(f.StartCoordinator().ok());
+  ASSERT_TRUE(f.StartClients().ok());
+  // A fourth, silent client: it says Hello and then never answers a RoundStart.
+  auto dialer = f.network().NewDialer("coordinator", "silent");
+  ASSERT_TRUE(dialer.ok());
+  std::shared_ptr<net::Connection> silent;
+  (*dialer)->Dial([&](StatusOr<std::shared_ptr<net::Connection>> c) { silent = *c; });
+  f.network().RunUntilIdle();
+  ASSERT_NE(silent, nullptr);
+  auto inbox = net::Inbox::Create();
+  silent->Start(inbox->Callbacks());
+  proto::Envelope hello;
+  hello.mutable_hello()->set_min_protocol_version(1);
+  hello.mutable_hello()->set_max_protocol_version(1);
+  hello.mutable_hello()->set_client_id("silent");
+  ASSERT_TRUE(silent->Send(hello).ok());
+  ASSERT_TRUE(f.RunToEnd()) << f.tick_error();
+  for (const auto& round : f.coordinator().history()) {
+    EXPECT_EQ(round.outcome, "completed");
+    if (round.dropped.count("silent")) {
+      EXPECT_EQ(round.dropped.at("silent"), "no update by the deadline");
+      EXPECT_EQ(round.contributors.size(), round.selected.size() - 1);
+    }
+  }
+  bool silent_selected = false;
+  for (const auto& round : f.coordinator().history()) {
+    silent_selected |= round.dropped.count("silent") > 0;
+  }
+  EXPECT_TRUE(silent_selected);
+}
+
+TEST(FederationTest, RestartFromCheckpointGivesTheUninterruptedModel) {
+  coordinator::CoordinatorOptions options = SecureSmallFederation(4);
+  options.num_rounds = 4;
+  const std::vector<float> uninterrupted = RunFederation(options, 4);
+
+  TempDir dir;
+  options.checkpoint_dir = dir.path();
+  options.round_log_path = dir.path() + "/rounds.jsonl";
+  Federation f(options, 4);
+  ASSERT_TRUE(f.StartCoordinator().ok());
+  const uint64_t run_id = f.coordinator().run_id();
+  ASSERT_TRUE(f.StartClients().ok());
+  // Crash while round 3 is in flight (after round 2's checkpoint).
+  ASSERT_TRUE(f.PumpUntil([&] { return f.coordinator().history().size() >= 2; }));
+  f.CrashCoordinator();
+  ASSERT_TRUE(f.StartCoordinator().ok());
+  EXPECT_EQ(f.coordinator().resumed_from(), std::optional<uint64_t>(2));
+  EXPECT_EQ(f.coordinator().run_id(), run_id);
+  ASSERT_TRUE(f.RunToEnd()) << f.tick_error();
+  EXPECT_EQ(f.coordinator().completed_rounds(), 4u);
+  EXPECT_TRUE(BitEqual(ModelOf(f.coordinator()), uninterrupted));
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_TRUE(f.client(i).result.ok()) << f.client(i).result;
+    EXPECT_GE(f.client(i).client->stats().connections, 2u);
+  }
+  // The round log has one line per finished round, across both processes' lifetimes.
+  std::ifstream log(options.round_log_path);
+  std::string line;
+  int lines = 0;
+  while (std::getline(log, line)) {
+    ++lines;
+    EXPECT_EQ(line.front(), '{');
+    EXPECT_NE(line.find("\"outcome\":\"completed\""), std::string::npos);
+  }
+  EXPECT_EQ(lines, 4);
+}
+
+TEST(FederationTest, CheckpointOfAnotherConfigurationIsRefused) {
+  TempDir dir;
+  coordinator::CoordinatorOptions options = SmallFederation(2);
+  options.num_rounds = 1;
+  options.checkpoint_dir = dir.path();
+  options.config_fingerprint = {1, 2, 3};
+  RunFederation(options, 2);
+  options.config_fingerprint = {4, 5, 6};
+  auto again = coordinator::Coordinator::Create(options, Clock::Real(), nullptr);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
+  options.config_fingerprint = {1, 2, 3};
+  auto same = coordinator::Coordinator::Create(options, Clock::Real(), nullptr);
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ((*same)->resumed_from(), std::optional<uint64_t>(1));
+}
+
+// A raw client on the in-memory network, for refusal tests.
+struct RawClient {
+  std::shared_ptr<net::Connection> connection;
+  std::shared_ptr<net::Inbox> inbox = net::Inbox::Create();
+
+  static RawClient Connect(Federation& f, const std::string& id) {
+    RawClient raw;
+    auto dialer = f.network().NewDialer("coordinator", id);
+    SOTTO_CHECK(dialer.ok());
+    (*dialer)->Dial([&](StatusOr<std::shared_ptr<net::Connection>> c) { raw.connection = *c; });
+    f.network().RunUntilIdle();
+    SOTTO_CHECK(raw.connection != nullptr);
+    raw.connection->Start(raw.inbox->Callbacks());
+    return raw;
+  }
+  proto::Envelope Next(Federation& f) {
+    for (int i = 0; i < 1000; ++i) {
+      f.network().RunUntilIdle();
+      if (inbox->size() > 0) return *inbox->Receive(std::chrono::milliseconds(1));
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ADD_FAILURE() << "no message";
+    return {};
+  }
+};
+
+proto::Envelope Hello(uint32_t min_version, uint32_t max_version, const std::string& id) {
+  proto::Envelope e;
+  e.mutable_hello()->set_min_protocol_version(min_version);
+  e.mutable_hello()->set_max_protocol_version(max_version);
+  e.mutable_hello()->set_client_id(id);
+  return e;
+}
+
+TEST(FederationRefusalTest, UnsupportedVersionIsRefusedAndClosed) {
+  Federation f(SmallFederation(2), 0);
+  ASSERT_TRUE(f.StartCoordinator().ok());
+  RawClient raw = RawClient::Connect(f, "old");
+  ASSERT_TRUE(raw.connection->Send(Hello(2, 3, "old")).ok());
+  proto::Envelope welcome = raw.Next(f);
+  ASSERT_TRUE(welcome.welcome().has_refused());
+  EXPECT_EQ(welcome.welcome().refused().reason(), proto::REFUSAL_REASON_UNSUPPORTED_VERSION);
+  f.network().RunUntilIdle();
+  EXPECT_TRUE(raw.inbox->WaitClosed(std::chrono::seconds(5)).has_value());
+  EXPECT_EQ(f.coordinator().connected_clients(), 0u);
+}
+
+TEST(FederationRefusalTest, MessageBeforeHelloIsRefusedAndClosed) {
+  Federation f(SmallFederation(2), 0);
+  ASSERT_TRUE(f.StartCoordinator().ok());
+  RawClient raw = RawClient::Connect(f, "eager");
+  proto::Envelope update;
+  update.mutable_update()->set_round(1);
+  ASSERT_TRUE(raw.connection->Send(update).ok());
+  proto::Envelope error = raw.Next(f);
+  EXPECT_TRUE(error.has_error());
+  EXPECT_TRUE(raw.inbox->WaitClosed(std::chrono::seconds(5)).has_value());
+  EXPECT_EQ(f.metrics().Value("sotto_refused_messages_total", {{"reason", "before_hello"}}), 1.0);
+}
+
+TEST(FederationRefusalTest, ReplayedAndUnselectedMessagesAreDroppedAndCounted) {
+  coordinator::CoordinatorOptions options = SmallFederation(2);
+  options.deadlines.train = std::chrono::seconds(30);
+  Federation f(options, 0);
+  ASSERT_TRUE(f.StartCoordinator().ok());
+  RawClient a = RawClient::Connect(f, "a");
+  RawClient b = RawClient::Connect(f, "b");
+  ASSERT_TRUE(a.connection->Send(Hello(1, 1, "a")).ok());
+  ASSERT_TRUE(b.connection->Send(Hello(1, 1, "b")).ok());
+  const proto::Envelope welcome = a.Next(f);
+  ASSERT_TRUE(welcome.welcome().has_accepted());
+  b.Next(f);
+  ASSERT_TRUE(f.coordinator().Tick().ok());  // round 1 starts: both selected
+  const proto::Envelope start = a.Next(f);
+  ASSERT_TRUE(start.has_round_start());
+  const uint64_t run_id = welcome.welcome().accepted().run_id();
+
+  // An update claiming round 7 of this run, and one of another run: replays (row 12).
+  proto::Envelope stale;
+  stale.set_run_id(run_id);
+  stale.set_round_id(7);
+  stale.mutable_update()->set_round(7);
+  ASSERT_TRUE(a.connection->Send(stale).ok());
+  stale.set_run_id(run_id + 1);
+  stale.set_round_id(1);
+  ASSERT_TRUE(a.connection->Send(stale).ok());
+  f.network().RunUntilIdle();
+  EXPECT_EQ(f.metrics().Value("sotto_refused_messages_total", {{"reason", "replayed"}}), 2.0);
+
+  // A third client, connected after selection, sends an update for round 1 (row 10).
+  RawClient c = RawClient::Connect(f, "c");
+  ASSERT_TRUE(c.connection->Send(Hello(1, 1, "c")).ok());
+  c.Next(f);
+  proto::Envelope stray;
+  stray.set_run_id(run_id);
+  stray.set_round_id(1);
+  stray.mutable_update()->set_round(1);
+  stray.mutable_update()->set_weight(1);
+  stray.mutable_update()->set_dense_fp32_le(std::string(f.coordinator().model().size() * 4, '\0'));
+  ASSERT_TRUE(c.connection->Send(stray).ok());
+  f.network().RunUntilIdle();
+  EXPECT_EQ(f.metrics().Value("sotto_refused_messages_total", {{"reason", "not_selected"}}), 1.0);
+  // Neither refusal dropped the senders.
+  EXPECT_EQ(f.coordinator().connected_clients(), 3u);
+}
+
+TEST(FederationRefusalTest, MalformedUpdateDropsTheClientFromTheRound) {
+  coordinator::CoordinatorOptions options = SmallFederation(1);
+  options.num_rounds = 1;
+  Federation f(options, 0);
+  ASSERT_TRUE(f.StartCoordinator().ok());
+  RawClient a = RawClient::Connect(f, "a");
+  ASSERT_TRUE(a.connection->Send(Hello(1, 1, "a")).ok());
+  const uint64_t run_id = a.Next(f).welcome().accepted().run_id();
+  ASSERT_TRUE(f.coordinator().Tick().ok());
+  ASSERT_TRUE(a.Next(f).has_round_start());
+  proto::Envelope bad;
+  bad.set_run_id(run_id);
+  bad.set_round_id(1);
+  bad.mutable_update()->set_round(1);
+  bad.mutable_update()->set_weight(1);
+  bad.mutable_update()->set_sparse("\x01\x02\x03");
+  ASSERT_TRUE(a.connection->Send(bad).ok());
+  ASSERT_TRUE(f.PumpUntil([&] { return f.coordinator().finished(); }, std::chrono::seconds(30)));
+  const auto& round = f.coordinator().history().at(0);
+  EXPECT_EQ(round.outcome, "aborted");  // its only client sent garbage
+  ASSERT_EQ(round.dropped.count("a"), 1u);
+  EXPECT_NE(round.dropped.at("a").find("malformed update"), std::string::npos);
+  EXPECT_TRUE(BitEqual(ModelOf(f.coordinator()), options.initial_model));
+}
+
+TEST(FederationTest, MemoryBudgetsAreRespected) {
+  coordinator::CoordinatorOptions options = SmallFederation(3);
+  options.selection.min_clients = 1;
+  options.num_rounds = 2;
+  options.deadlines.train = std::chrono::seconds(20);
+  // Client 1's budget is below what the coordinator knows a round needs (12 bytes per
+  // parameter): never selected. Client 2's passes the coordinator's check but not its own
+  // estimate (compression state included): it is selected and declines.
+  Federation f(options, 3, [](size_t i, client::ClientOptions& o) {
+    if (i == 1) o.memory_budget_bytes = 64;
+    if (i == 2) o.memory_budget_bytes = 10'000;
+  });
+  ASSERT_TRUE(f.StartCoordinator().ok());
+  ASSERT_TRUE(f.StartClients().ok());
+  ASSERT_TRUE(f.PumpUntil([&] { return f.coordinator().connected_clients() == 3; },
+                          std::chrono::seconds(60), /*tick=*/false));
+  ASSERT_TRUE(f.RunToEnd()) << f.tick_error();
+  for (const auto& round : f.coordinator().history()) {
+    EXPECT_EQ(round.outcome, "completed");
+    EXPECT_EQ(round.selected, (std::vector<std::string>{"client-0", "client-2"}));
+    EXPECT_EQ(round.contributors, std::vector<std::string>{"client-0"});
+    ASSERT_EQ(round.dropped.count("client-2"), 1u);
+    EXPECT_NE(round.dropped.at("client-2").find("memory budget"), std::string::npos);
+  }
+  EXPECT_EQ(f.client(1).client->stats().rounds_completed, 0u);
+  EXPECT_EQ(f.client(2).client->stats().rounds_declined, 2u);
+  EXPECT_TRUE(f.client(2).client->error_memory().empty());  // nothing was compressed
+  for (size_t i = 0; i < 3; ++i) EXPECT_TRUE(f.client(i).result.ok()) << f.client(i).result;
+}
+
+TEST(RoundSummaryJsonTest, EscapesAndListsEverything) {
+  coordinator::RoundSummary s;
+  s.round = 3;
+  s.outcome = "completed";
+  s.selected = {"a", "b\"q"};
+  s.contributors = {"a"};
+  s.dropped = {{"b\"q", "no update by the deadline"}};
+  s.uplink_bytes = 10;
+  s.eval_accuracy = 0.5;
+  const std::string json = coordinator::RoundSummaryJson(s);
+  EXPECT_NE(json.find("\"round\":3"), std::string::npos);
+  EXPECT_NE(json.find("\"selected\":[\"a\",\"b\\\"q\"]"), std::string::npos);
+  EXPECT_NE(json.find("\"dropped\":{\"b\\\"q\":\"no update by the deadline\"}"),
+            std::string::npos);
+  EXPECT_NE(json.find("\"eval_accuracy\":0.5"), std::string::npos);
+  EXPECT_EQ(json.find("eval_loss"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sotto
