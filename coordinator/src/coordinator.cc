@@ -172,6 +172,11 @@ Status ValidateCoordinatorOptions(const CoordinatorOptions& o) {
   }
   const SecureAggregationOptions& a = o.secure_aggregation;
   if (a.enabled) {
+    if (s.min_clients < 3) {
+      return InvalidArgumentError(
+          "rounds.min_clients: secure aggregation needs at least 3 clients per round (with 2, "
+          "each could subtract its own input from the sum)");
+    }
     if (a.policy == secagg::SupportPolicy::kUnionThreshold) {
       return InvalidArgumentError(
           "secure_aggregation.support_policy: union_threshold needs a dense counting round per "
@@ -792,7 +797,10 @@ StatusOr<secagg::RoundConfig> Coordinator::SecAggConfig(uint64_t round,
   c.degree = static_cast<uint32_t>(degree);
   c.graph_seed = DeriveSeed(secagg_seed, 1);
   const uint32_t shares = static_cast<uint32_t>(degree == 0 ? n : degree + 1);
-  c.threshold = a.threshold != 0 ? std::min(a.threshold, shares) : secagg::MajorityThreshold(shares);
+  // A configured threshold is kept within [a majority of each neighbourhood, its size].
+  c.threshold = a.threshold != 0
+                    ? std::clamp(a.threshold, secagg::MajorityThreshold(shares), shares)
+                    : secagg::MajorityThreshold(shares);
   crypto::Ring ring = crypto::Ring::kRing64;
   if (a.ring_bits == 32 || (a.ring_bits == 0 && n <= 1024)) ring = crypto::Ring::kRing32;
   c.fixed_point.ring = ring;

@@ -96,7 +96,9 @@ struct SecureAggregationOptions {
   double clip = 4.0;     // fixed point: each value is clipped to [-clip, clip]
   int ring_bits = 0;     // 32, 64, or 0: 2^32 up to 1024 clients, else 2^64
   int degree = -1;       // SecAgg+ degree; -1 recommended, 0 complete graph
-  uint32_t threshold = 0;  // 0: a majority of each closed neighbourhood
+  // 0: a majority of each closed neighbourhood; otherwise clamped to [that majority, the
+  // neighbourhood's size]. Secure aggregation needs selection.min_clients >= 3.
+  uint32_t threshold = 0;
   // Client weights (example counts) are clipped to this; it sets the weight's fixed-point unit.
   uint64_t max_weight = 1 << 16;
   secagg::MaskIndexing mask_indexing = secagg::MaskIndexing::kSupportPosition;
