@@ -10,5 +10,7 @@ namespace sotto::cli {
 
 int RunSimCommand(const std::vector<std::string>& args);
 int RunCertsCommand(const std::vector<std::string>& args);
+int RunCoordinatorCommand(const std::vector<std::string>& args);
+int RunClientCommand(const std::vector<std::string>& args);
 
 }  // namespace sotto::cli

@@ -14,9 +14,11 @@ constexpr char kUsage[] =
     "sotto is a federated-learning framework with sparsified updates and secure aggregation.\n"
     "\n"
     "commands:\n"
-    "  sim        run a simulated federation in one process (try: sotto sim --help)\n"
-    "  certs      create a federation CA and issue coordinator/client certificates\n"
-    "  version    print the version\n"
+    "  sim          run a simulated federation in one process (try: sotto sim --help)\n"
+    "  coordinator  run a federation's coordinator over mutual TLS (--config FILE)\n"
+    "  client       run one federation client over mutual TLS (--config FILE)\n"
+    "  certs        create a federation CA and issue coordinator/client certificates\n"
+    "  version      print the version\n"
     "\n"
     "Run `sotto <command> --help` for the flags of a command.\n";
 
@@ -39,6 +41,8 @@ int main(int argc, char** argv) {
   }
   if (command == "sim") return sotto::cli::RunSimCommand(args);
   if (command == "certs") return sotto::cli::RunCertsCommand(args);
+  if (command == "coordinator") return sotto::cli::RunCoordinatorCommand(args);
+  if (command == "client") return sotto::cli::RunClientCommand(args);
   std::fprintf(stderr, "sotto: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return 2;
 }

@@ -18,9 +18,7 @@
 #include "sotto/base/status_macros.h"
 #include "sotto/core/aggregate.h"
 #include "sotto/core/compress/sparse_codec.h"
-#include "sotto/core/learn/idx.h"
-#include "sotto/core/learn/partition.h"
-#include "sotto/core/learn/synthetic.h"
+#include "sotto/core/learn/federated_data.h"
 #include "sotto/secagg/input.h"
 #include "sotto/secagg/support.h"
 
@@ -48,43 +46,35 @@ enum SeedStream : uint64_t {
 constexpr uint64_t kMessageHeaderBytes = 32;
 uint64_t DenseUpdateBytes(size_t d) { return 4 * static_cast<uint64_t>(d) + kMessageHeaderBytes; }
 
-struct TrainTestData {
-  learn::Dataset train;
-  learn::Dataset test;
-};
+// The data: sotto/core/learn/federated_data.h loads and splits it with the run seed (streams
+// kStreamSubsample, kStreamPartition and kStreamSynthetic above).
+static_assert(kStreamSubsample == learn::kDataStreamSubsample);
+static_assert(kStreamPartition == learn::kDataStreamPartition);
+static_assert(kStreamSynthetic == learn::kDataStreamSynthetic);
 
-StatusOr<TrainTestData> LoadData(const SimConfig& config) {
-  if (config.dataset == "fashion-mnist") {
-    ASSIGN_OR_RETURN(learn::TrainTest tt, learn::LoadFashionMnist(config.data_dir));
-    return TrainTestData{std::move(tt.train), std::move(tt.test)};
+learn::PartitionKind ToLearn(PartitionKind kind) {
+  switch (kind) {
+    case PartitionKind::kIid:
+      return learn::PartitionKind::kIid;
+    case PartitionKind::kDirichlet:
+      return learn::PartitionKind::kDirichlet;
+    case PartitionKind::kShards:
+      return learn::PartitionKind::kShards;
   }
-  if (config.dataset == "synthetic") {
-    // A logistic-regression problem: 20 features, 4000 train + 1000 test samples.
-    ASSIGN_OR_RETURN(
-        learn::SyntheticProblem p,
-        learn::MakeLogisticRegression(5000, 20, 1e-3, DeriveSeed(config.seed, kStreamSynthetic)));
-    std::vector<size_t> train_rows(4000), test_rows(1000);
-    std::iota(train_rows.begin(), train_rows.end(), 0);
-    std::iota(test_rows.begin(), test_rows.end(), 4000);
-    return TrainTestData{p.data.Subset(train_rows), p.data.Subset(test_rows)};
-  }
-  return InvalidArgumentError("dataset: unknown dataset '" + config.dataset +
-                              "' (expected fashion-mnist or synthetic)");
+  return learn::PartitionKind::kIid;
 }
 
-StatusOr<learn::Partition> MakePartition(const SimConfig& config, const learn::Dataset& train) {
-  const uint64_t seed = DeriveSeed(config.seed, kStreamPartition);
-  switch (config.partition) {
-    case PartitionKind::kIid:
-      return learn::PartitionIid(train.num_samples, config.num_clients, seed);
-    case PartitionKind::kDirichlet:
-      return learn::PartitionDirichlet(train.labels, train.num_classes, config.num_clients,
-                                       config.dirichlet_alpha, seed);
-    case PartitionKind::kShards:
-      return learn::PartitionShards(train.labels, config.num_clients, config.shards_per_client,
-                                    seed);
-  }
-  return InvalidArgumentError("partition: unknown kind");
+learn::FederatedDataSpec DataSpec(const SimConfig& config) {
+  learn::FederatedDataSpec spec;
+  spec.dataset = config.dataset;
+  spec.directory = config.data_dir;
+  spec.max_train_samples = config.max_train_samples;
+  spec.num_parts = config.num_clients;
+  spec.partition = ToLearn(config.partition);
+  spec.dirichlet_alpha = config.dirichlet_alpha;
+  spec.shards_per_part = config.shards_per_client;
+  spec.seed = config.seed;
+  return spec;
 }
 
 }  // namespace
@@ -246,18 +236,8 @@ StatusOr<secagg::RoundConfig> Simulation::SecAggRoundConfig(
 
 StatusOr<std::unique_ptr<Simulation>> Simulation::Create(const SimConfig& config) {
   RETURN_IF_ERROR(ValidateSimConfig(config));
-  ASSIGN_OR_RETURN(TrainTestData data, LoadData(config));
-
-  if (config.max_train_samples > 0 && config.max_train_samples < data.train.num_samples) {
-    std::vector<size_t> rows(data.train.num_samples);
-    std::iota(rows.begin(), rows.end(), 0);
-    Prng rng(DeriveSeed(config.seed, kStreamSubsample));
-    rng.Shuffle(std::span<size_t>(rows));
-    rows.resize(config.max_train_samples);
-    std::sort(rows.begin(), rows.end());
-    data.train = data.train.Subset(rows);
-  }
-  ASSIGN_OR_RETURN(learn::Partition partition, MakePartition(config, data.train));
+  ASSIGN_OR_RETURN(learn::FederatedData data, learn::LoadFederatedData(DataSpec(config)));
+  const learn::Partition& partition = data.partition;
 
   auto sim = std::unique_ptr<Simulation>(new Simulation());  // private constructor
   sim->config_ = config;
