@@ -74,7 +74,10 @@
 //   client.client_id                 required: the CN of the client certificate
 //   client.capabilities              sent in Hello; memory_budget_bytes and
 //                                    uplink_bytes_per_second are also the client's budgets
-//   client.reconnect                 initial_backoff_ms 200, max_backoff_ms 10000, jitter 0.5
+//   client.reconnect                 initial_backoff_ms 200, max_backoff_ms 10000, jitter 0.5,
+//                                    max_attempts 0 (retry forever)
+//   client.welcome_timeout_ms        30000
+//   client.idle_timeout_ms           0 (wait for the coordinator forever)
 //   client.seed                      1
 //   client.threads                   1
 //   client.data.dataset              required ("synthetic" or "fashion-mnist")

@@ -658,7 +658,10 @@ void Client::Stop() {
 
 ClientStats Client::stats() const {
   std::lock_guard<std::mutex> lock(state_->mu);
-  return state_->stats;
+  ClientStats stats = state_->stats;
+  // Bytes of the live connection (closed ones were added when they closed).
+  if (state_->connection != nullptr) stats.bytes_sent += state_->connection->stats().bytes_sent;
+  return stats;
 }
 
 std::vector<float> Client::error_memory() const {

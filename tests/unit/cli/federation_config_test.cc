@@ -54,7 +54,9 @@ constexpr char kClientJson[] = R"json({
              "threads": 2,
              "capabilities": {"memory_budget_bytes": 100000000,
                               "uplink_bytes_per_second": 1000000, "cpu_threads": 4},
-             "reconnect": {"initial_backoff_ms": 100, "max_backoff_ms": 2000, "jitter": 0.25},
+             "reconnect": {"initial_backoff_ms": 100, "max_backoff_ms": 2000, "jitter": 0.25,
+                           "max_attempts": 7},
+             "welcome_timeout_ms": 5000, "idle_timeout_ms": 60000,
              "data": {"dataset": "synthetic", "num_parts": 3, "part": 1, "partition": "iid",
                       "seed": 3},
              "local": {"learning_rate": 0.2, "momentum": 0.5, "batch_size": 16, "epochs": 2}},
@@ -313,6 +315,9 @@ TEST(FederationConfigTest, FullClientConfig) {
   EXPECT_EQ(o.reconnect.initial, std::chrono::milliseconds(100));
   EXPECT_EQ(o.reconnect.max, std::chrono::milliseconds(2000));
   EXPECT_DOUBLE_EQ(o.reconnect.jitter, 0.25);
+  EXPECT_EQ(o.reconnect.max_attempts, 7u);
+  EXPECT_EQ(o.welcome_timeout, std::chrono::milliseconds(5000));
+  EXPECT_EQ(o.idle_timeout, std::chrono::milliseconds(60000));
   EXPECT_EQ(setup->dialer.host, "10.0.0.1");
   EXPECT_EQ(setup->dialer.port, 7443);
   EXPECT_EQ(setup->dialer.server_name, "coordinator.example");
@@ -345,6 +350,9 @@ TEST(FederationConfigTest, ClientDefaults) {
   EXPECT_EQ(o.reconnect.initial, defaults.reconnect.initial);
   EXPECT_EQ(o.reconnect.max, defaults.reconnect.max);
   EXPECT_DOUBLE_EQ(o.reconnect.jitter, defaults.reconnect.jitter);
+  EXPECT_EQ(o.reconnect.max_attempts, 0u);
+  EXPECT_EQ(o.welcome_timeout, defaults.welcome_timeout);
+  EXPECT_EQ(o.idle_timeout, defaults.idle_timeout);
   EXPECT_EQ(setup->dialer.host, "127.0.0.1");
   EXPECT_EQ(setup->dialer.server_name, "");                 // the host
   EXPECT_EQ(setup->dialer.credentials.cert_file, "c.pem");  // next to a CA in the cwd
@@ -490,6 +498,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"client.coordinator_port", "70000", "client.coordinator_port"},
         BadValue{"client.threads", "0", "client.threads"},
         BadValue{"client.reconnect.jitter", "2", "client.reconnect.jitter"},
+        BadValue{"client.welcome_timeout_ms", "0", "client.welcome_timeout_ms"},
         BadValue{"client.reconnect.initial_backoff_ms", "0", "client.reconnect.initial_backoff_ms"},
         BadValue{"client.reconnect.max_backoff_ms", "50", "client.reconnect.max_backoff_ms"},
         BadValue{"client.data.dataset", nullptr, "client.data.dataset: required"},
