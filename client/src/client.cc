@@ -173,7 +173,12 @@ Status Client::State::Send(proto::Envelope envelope) {
   }
   if (c == nullptr) return UnavailableError("not connected");
   pacer.Acquire(FrameBytes(envelope));
-  return c->Send(envelope);
+  Status sent = c->Send(envelope);
+  // A connection that closed under us is a lost connection (reconnect), not a refusal.
+  if (sent.code() == StatusCode::kFailedPrecondition) {
+    return UnavailableError("connection lost: " + std::string(sent.message()));
+  }
+  return sent;
 }
 
 void Client::State::SleepInterruptible(Clock::Duration duration) {

@@ -484,7 +484,7 @@ void Coordinator::Accept(std::shared_ptr<net::Connection> connection) {
   connection->Start(std::move(callbacks));
 }
 
-void Coordinator::Send(Session& session, proto::Envelope envelope) {
+void Coordinator::Send(Session& session, proto::Envelope& envelope) {
   if (session.closed || !session.connection) return;
   envelope.set_protocol_version(net::kProtocolVersion);
   if (envelope.run_id() == 0) envelope.set_run_id(run_id_);
@@ -509,10 +509,10 @@ void Coordinator::Send(Session& session, proto::Envelope envelope) {
   }
 }
 
-void Coordinator::SendTo(const std::string& client_id, proto::Envelope envelope) {
+void Coordinator::SendTo(const std::string& client_id, proto::Envelope& envelope) {
   auto it = clients_.find(client_id);
   if (it == clients_.end()) return;
-  Send(*it->second, std::move(envelope));
+  Send(*it->second, envelope);
 }
 
 void Coordinator::Refuse(const std::string& reason) {
@@ -550,7 +550,7 @@ void Coordinator::OnHello(const std::shared_ptr<Session>& session,
     refused->set_reason(reason);
     refused->set_detail(detail);
     refused->set_retry_after_ms(retry_ms);
-    Send(*session, std::move(reply));
+    Send(*session, reply);
     session->connection->Close();
     Refuse("handshake");
   };
@@ -562,18 +562,18 @@ void Coordinator::OnHello(const std::shared_ptr<Session>& session,
     return;
   }
   const std::string& id = envelope.sender_id();  // bound to the certificate by the transport
-  auto known = std::find_if(by_secagg_id_.begin(), by_secagg_id_.end(),
-                            [&](const auto& entry) { return entry.second == id; });
-  if (known == by_secagg_id_.end() && by_secagg_id_.size() >= options_.max_registered_clients) {
+  auto known = secagg_ids_.find(id);
+  if (known == secagg_ids_.end() && secagg_ids_.size() >= options_.max_registered_clients) {
     refuse(proto::REFUSAL_REASON_FEDERATION_FULL, "the federation is full", 60'000);
     return;
   }
   uint64_t secagg_id = 0;
-  if (known != by_secagg_id_.end()) {
-    secagg_id = known->first;
+  if (known != secagg_ids_.end()) {
+    secagg_id = known->second;
   } else {
     secagg_id = next_secagg_id_++;
     by_secagg_id_.emplace(secagg_id, id);
+    secagg_ids_.emplace(id, secagg_id);
   }
   // A client that reconnects replaces its old connection (which may not have noticed the
   // break yet).
@@ -594,7 +594,7 @@ void Coordinator::OnHello(const std::shared_ptr<Session>& session,
   accepted->set_run_id(run_id_);
   accepted->set_secagg_id(secagg_id);
   accepted->set_heartbeat_interval_ms(options_.heartbeat_interval_ms);
-  Send(*session, std::move(reply));
+  Send(*session, reply);
   SOTTO_LOG(kInfo, "client_connected").With("client", id).With("secagg_id", secagg_id);
   if (metrics_ != nullptr) {
     metrics_->Set("sotto_connected_clients", static_cast<double>(clients_.size()));
@@ -611,18 +611,25 @@ void Coordinator::OnHello(const std::shared_ptr<Session>& session,
                                                    : proto::ROUND_OUTCOME_DROPPED);
     body->set_run_finished(finished_);
     body->set_reason("the last finished round");
-    Send(*session, std::move(end));
+    Send(*session, end);
   }
 }
 
 void Coordinator::OnMessage(const std::shared_ptr<Session>& session, proto::Envelope envelope) {
+  Dispatch(session, std::move(envelope));
+  // A round moves on as soon as its last awaited message is in, not at the next Tick; a fatal
+  // error (a checkpoint that cannot be written) is kept for Tick to return.
+  if (round_ != nullptr && pending_error_.ok()) pending_error_ = AdvanceRound();
+}
+
+void Coordinator::Dispatch(const std::shared_ptr<Session>& session, proto::Envelope envelope) {
   if (!session->welcomed) {
     if (envelope.body_case() != proto::Envelope::kHello) {
       proto::Envelope error;
       error.set_phase(proto::PHASE_CONTROL);
       error.mutable_error()->set_status_code(static_cast<uint32_t>(StatusCode::kFailedPrecondition));
       error.mutable_error()->set_message("the first message must be Hello");
-      Send(*session, std::move(error));
+      Send(*session, error);
       session->connection->Close();
       Refuse("before_hello");
       return;
@@ -634,7 +641,7 @@ void Coordinator::OnMessage(const std::shared_ptr<Session>& session, proto::Enve
     proto::Envelope pong;
     pong.set_phase(proto::PHASE_CONTROL);
     pong.mutable_heartbeat()->set_nonce(envelope.heartbeat().nonce());
-    Send(*session, std::move(pong));
+    Send(*session, pong);
     return;
   }
   const std::string& id = session->client_id;
@@ -758,6 +765,7 @@ void Coordinator::OnMessage(const std::shared_ptr<Session>& session, proto::Enve
 // ---- Rounds --------------------------------------------------------------------------------
 
 Status Coordinator::Tick() {
+  if (!pending_error_.ok()) return pending_error_;
   if (finished_) return OkStatus();
   const Clock::TimePoint now = clock_->Now();
   // Connections that never said Hello.
@@ -957,7 +965,7 @@ Status Coordinator::AdvanceRound() {
       proto::Envelope envelope;
       envelope.set_round_id(round.number);
       proto::ServerMessageToEnvelope(o.message, &envelope);
-      SendTo(owner->second, std::move(envelope));
+      SendTo(owner->second, envelope);
     }
   }
   if (!round.manager->done()) return OkStatus();
@@ -1075,7 +1083,7 @@ Status Coordinator::FinishRound(bool completed, std::vector<float> mean,
     body->set_participants(static_cast<uint32_t>(contributors.size()));
     body->set_reason(completed ? "" : reason);
     body->set_run_finished(last);
-    SendTo(id, std::move(end));
+    SendTo(id, end);
   }
   history_.push_back(std::move(summary));
   if (last) FinishRun();
@@ -1101,7 +1109,7 @@ void Coordinator::FinishRun() {
     body->set_outcome(last_contributors_.count(id) ? proto::ROUND_OUTCOME_COMPLETED
                                                    : proto::ROUND_OUTCOME_DROPPED);
     body->set_run_finished(true);
-    Send(*session, std::move(end));
+    Send(*session, end);
   }
   SOTTO_LOG(kInfo, "run_finished").With("run_id", run_id_).With("rounds", completed_rounds_);
 }

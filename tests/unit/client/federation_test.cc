@@ -229,6 +229,9 @@ TEST(FederationTest, SilentClientIsDroppedAtThePlainDeadline) {
   hello.mutable_hello()->set_max_protocol_version(1);
   hello.mutable_hello()->set_client_id("silent");
   ASSERT_TRUE(silent->Send(hello).ok());
+  // Every round selects all four (no round starts before they are all connected).
+  ASSERT_TRUE(f.PumpUntil([&] { return f.coordinator().connected_clients() == 4; },
+                          std::chrono::seconds(60), /*tick=*/false));
   ASSERT_TRUE(f.RunToEnd()) << f.tick_error();
   for (const auto& round : f.coordinator().history()) {
     EXPECT_EQ(round.outcome, "completed");

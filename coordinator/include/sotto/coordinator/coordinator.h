@@ -190,10 +190,13 @@ class Coordinator {
   Coordinator(CoordinatorOptions options, Clock* clock, Metrics* metrics);
   Status Resume();
   void OnMessage(const std::shared_ptr<Session>& session, proto::Envelope envelope);
+  void Dispatch(const std::shared_ptr<Session>& session, proto::Envelope envelope);
   void OnClosed(const std::shared_ptr<Session>& session, const Status& status);
   void OnHello(const std::shared_ptr<Session>& session, const proto::Envelope& envelope);
-  void Send(Session& session, proto::Envelope envelope);
-  void SendTo(const std::string& client_id, proto::Envelope envelope);
+  // Stamp version, run id and the session's sequence number into `envelope`, then send it (one
+  // envelope is reused for every recipient of a broadcast, without copies).
+  void Send(Session& session, proto::Envelope& envelope);
+  void SendTo(const std::string& client_id, proto::Envelope& envelope);
   Status StartRound();
   Status AdvanceRound();
   Status FinishRound(bool completed, std::vector<float> mean, const std::string& abort_reason);
@@ -218,6 +221,8 @@ class Coordinator {
   // client id -> its registry entry; secure-aggregation id -> client id.
   std::map<std::string, std::shared_ptr<Session>> clients_;
   std::map<uint64_t, std::string> by_secagg_id_;
+  std::map<std::string, uint64_t, std::less<>> secagg_ids_;  // the reverse index
+  Status pending_error_;  // a fatal error met while handling a message, returned by Tick
   std::vector<std::shared_ptr<Session>> pending_;  // accepted, no Hello yet
   std::unique_ptr<Round> round_;
   std::vector<RoundSummary> history_;
