@@ -6,7 +6,11 @@
 //   - sparse mask generation at |S| = 1% and 10% of d = 10^6 against dense generation over d;
 //   - Shamir split / reconstruct at (n, t) = (100, 51), (1000, 501), (10000, 5001) and at
 //     SecAgg+-style neighbourhoods (k = 3 log2 n rounded up to odd, t = k / 2 + 1);
-//   - per-pair costs: key validation, seed derivation, share encryption.
+//   - per-pair costs: key validation, seed derivation, share encryption;
+//   - X25519: libsodium's crypto_scalarmult one at a time against the batched AVX-512 IFMA
+//     ladders (eight lanes; a tail of up to four in ymm registers) per scalar multiplication, and
+//     the batch functions a SecAgg+ client calls (GenerateX25519KeyPairs, DerivePairSeeds) against
+//     the same number of one-at-a-time calls.
 // After the runs, a summary prints the ratios (docs/BENCHMARKS.md records them).
 //
 //   build/release/bench/crypto_bench --benchmark_repetitions=5
@@ -24,7 +28,9 @@
 
 // The private variant switch of MaskPrg's dense path (crypto/src is not on this target's include
 // path: the benchmark times a private detail, so it names the header by its path).
+#include "../crypto/src/key_agreement_internal.h"
 #include "../crypto/src/mask_prg_internal.h"
+#include "../crypto/src/x25519_batch.h"
 #include "median_reporter.h"
 #include "sotto/base/check.h"
 #include "sotto/base/random.h"
@@ -297,6 +303,105 @@ void BM_AeadSealOpenShares(benchmark::State& state) {
 }
 BENCHMARK(BM_AeadSealOpenShares)->Unit(benchmark::kMicrosecond);
 
+// --- X25519 batches ------------------------------------------------------------------------
+
+// range(0) scalar multiplications with distinct scalars and points through one variant
+// (range(1): 0 libsodium one at a time, 1 the AVX-512 IFMA ladders); items = multiplications, so
+// the per-item time is the cost of one.
+void BM_X25519Batch(benchmark::State& state) {
+  const size_t size = static_cast<size_t>(state.range(0));
+  const auto isa =
+      state.range(1) == 0 ? internal::X25519Isa::kSodium : internal::X25519Isa::kAvx512Ifma;
+  if (!internal::X25519IsaSupported(isa)) {
+    state.SkipWithError("variant not supported on this CPU");
+    return;
+  }
+  Prng prng(kSeed);
+  std::vector<uint8_t> scalars(32 * size), points(32 * size), out(32 * size);
+  for (uint8_t& b : scalars) b = static_cast<uint8_t>(prng.Next());
+  for (uint8_t& b : points) b = static_cast<uint8_t>(prng.Next());
+  std::vector<const uint8_t*> s(size), p(size);
+  std::vector<uint8_t*> o(size);
+  for (size_t i = 0; i < size; ++i) {
+    s[i] = scalars.data() + 32 * i;
+    p[i] = points.data() + 32 * i;
+    o[i] = out.data() + 32 * i;
+  }
+  for (auto _ : state) {
+    internal::X25519Batch(isa, s, p, o);
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(size));
+}
+void X25519BatchArgs(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"size", "ifma"});
+  b->Args({1, 0});
+  for (int64_t size : {1, 2, 4, 6, 8, 12, 16, 64}) {
+    b->Args({size, 1});
+  }
+}
+BENCHMARK(BM_X25519Batch)->Apply(X25519BatchArgs)->Unit(benchmark::kMicrosecond);
+
+// A SecAgg+ client's key agreement at degree k = range(0): two key pairs, then k share-encryption
+// seeds and k mask seeds. range(1) 0: one call per key pair and per seed (libsodium, as before
+// the batch functions); 1: GenerateX25519KeyPairs(2) and one DerivePairSeeds of 2k requests.
+void BM_ClientKeyAgreement(benchmark::State& state) {
+  const size_t degree = static_cast<size_t>(state.range(0));
+  const bool batched = state.range(1) != 0;
+  SeededRandom peer_random(kSeed);
+  std::vector<X25519KeyPair> peers;
+  for (size_t i = 0; i < 2 * degree; ++i) {
+    auto pair = GenerateX25519KeyPair(peer_random);
+    SOTTO_CHECK(pair.ok());
+    peers.push_back(std::move(pair).value());
+  }
+  for (auto _ : state) {
+    SeededRandom random(kSeed + 1);
+    std::vector<X25519KeyPair> own;
+    if (batched) {
+      auto pairs = GenerateX25519KeyPairs(random, 2);
+      SOTTO_CHECK(pairs.ok());
+      own = std::move(pairs).value();
+    } else {
+      for (int i = 0; i < 2; ++i) {
+        auto pair = GenerateX25519KeyPair(random);
+        SOTTO_CHECK(pair.ok());
+        own.push_back(std::move(pair).value());
+      }
+    }
+    std::vector<PairSeedRequest> requests;
+    for (size_t i = 0; i < 2 * degree; ++i) {
+      requests.push_back({&own[i % 2], &peers[i].public_key,
+                          PairContext{.round_id = 1,
+                                      .self_id = 1,
+                                      .peer_id = 2 + i / 2,
+                                      .purpose = i % 2 == 0 ? PairPurpose::kMask
+                                                            : PairPurpose::kShareEncryption}});
+    }
+    if (batched) {
+      auto seeds = DerivePairSeeds(requests);
+      SOTTO_CHECK(seeds.ok());
+      benchmark::DoNotOptimize(seeds->data());
+    } else {
+      for (const PairSeedRequest& request : requests) {
+        auto seed = DerivePairSeed(*request.self, *request.peer_public, request.context);
+        SOTTO_CHECK(seed.ok());
+        benchmark::DoNotOptimize(seed->bytes().data());
+      }
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(2 * degree + 2));
+}
+BENCHMARK(BM_ClientKeyAgreement)
+    ->ArgNames({"degree", "batched"})
+    ->Args({6, 0})
+    ->Args({6, 1})
+    ->Args({20, 0})
+    ->Args({20, 1})
+    ->Unit(benchmark::kMicrosecond);
+
 // --- ratio summary -------------------------------------------------------------------------
 
 // The ratios at the end use CPU time: on a shared machine real time also counts the time other
@@ -353,6 +458,34 @@ class RatioReporter : public sotto::bench::MedianReporter {
           }
           std::printf("\n");
         }
+      }
+    }
+    const std::string sodium = "BM_X25519Batch/size:1/ifma:0";
+    if (Has(sodium)) {
+      std::printf("  X25519, libsodium one at a time: %.2f us per scalar multiplication\n",
+                  1e6 * Get(sodium).cpu);
+      for (int size : {1, 2, 4, 6, 8, 12, 16, 64}) {
+        const std::string batch = "BM_X25519Batch/size:" + std::to_string(size) + "/ifma:1";
+        if (Has(batch)) {
+          const double per_op = Get(batch).cpu / size;
+          std::printf(
+              "  X25519, AVX-512 IFMA batch of %d: %.2f us per batch, %.2f us per scalar "
+              "multiplication (%.2fx libsodium's per operation)\n",
+              size, 1e6 * Get(batch).cpu, 1e6 * per_op, Get(sodium).cpu / per_op);
+        }
+      }
+    }
+    for (int degree : {6, 20}) {
+      const std::string single =
+          "BM_ClientKeyAgreement/degree:" + std::to_string(degree) + "/batched:0";
+      const std::string batched =
+          "BM_ClientKeyAgreement/degree:" + std::to_string(degree) + "/batched:1";
+      if (Has(single) && Has(batched)) {
+        std::printf(
+            "  client key agreement at degree %d (2 key pairs, %d pair seeds): one at a time "
+            "%.1f us, batched %.1f us (%.2fx)\n",
+            degree, 2 * degree, 1e6 * Get(single).cpu, 1e6 * Get(batched).cpu,
+            Get(single).cpu / Get(batched).cpu);
       }
     }
     for (const char* shape :

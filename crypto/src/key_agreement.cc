@@ -2,10 +2,16 @@
 
 #include <sodium.h>
 
+#include <array>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
+#include "key_agreement_internal.h"
 #include "sodium_util.h"
 #include "sotto/base/status_macros.h"
+#include "x25519_batch.h"
 
 namespace sotto::crypto {
 
@@ -108,6 +114,73 @@ std::string_view PurposeLabel(PairPurpose purpose) {
   return {};
 }
 
+// DerivePairSeed's checks before any scalar multiplication.
+Status CheckPairRequest(const X25519KeyPair& self, const X25519PublicKey& peer_public,
+                        const PairContext& context) {
+  if (PurposeLabel(context.purpose).empty()) {
+    return InvalidArgumentError("unknown pair purpose " +
+                                std::to_string(static_cast<int>(context.purpose)));
+  }
+  if (context.self_id == context.peer_id) {
+    return InvalidArgumentError(
+        "pair seed with oneself (self_id == peer_id == " + std::to_string(context.self_id) + ")");
+  }
+  if (peer_public == self.public_key) {
+    return InvalidArgumentError("peer " + std::to_string(context.peer_id) +
+                                " advertised the same public key as client " +
+                                std::to_string(context.self_id));
+  }
+  if (self.secret_key.bytes().size() != kX25519SecretKeyBytes) {
+    return InvalidArgumentError("X25519 secret key is empty (moved from)");
+  }
+  return OkStatus();
+}
+
+Status AllZeroError(const PairContext& context) {
+  return InvalidArgumentError("X25519 shared secret with peer " + std::to_string(context.peer_id) +
+                              " is the all-zero point (low-order key)");
+}
+
+// Constant time in the bytes (the shared point is secret).
+bool IsAllZero(std::span<const uint8_t, kX25519SharedSecretBytes> bytes) {
+  unsigned any = 0;
+  for (uint8_t b : bytes) {
+    any |= b;
+  }
+  return (((any - 1) >> 8) & 1) != 0;
+}
+
+// The seed of the file comment from the shared point of a request that passed CheckPairRequest.
+StatusOr<Seed> HashPairSeed(const X25519KeyPair& self, const X25519PublicKey& peer_public,
+                            const PairContext& context,
+                            std::span<const uint8_t, kX25519SharedSecretBytes> shared) {
+  const std::string_view label = PurposeLabel(context.purpose);
+  // Canonical order: the lower id and its key first, so both sides hash the same bytes.
+  const bool self_is_lo = context.self_id < context.peer_id;
+  const uint64_t lo_id = self_is_lo ? context.self_id : context.peer_id;
+  const uint64_t hi_id = self_is_lo ? context.peer_id : context.self_id;
+  const X25519PublicKey& lo_key = self_is_lo ? self.public_key : peer_public;
+  const X25519PublicKey& hi_key = self_is_lo ? peer_public : self.public_key;
+
+  Blake2b hash(kSeedBytes);
+  hash.Update(AsBytes(kPairSeedLabel));
+  const uint8_t label_size = static_cast<uint8_t>(label.size());
+  hash.Update(std::span<const uint8_t>(&label_size, 1));
+  hash.Update(AsBytes(label));
+  hash.UpdateU64(context.run_id);
+  hash.UpdateU64(context.round_id);
+  hash.UpdateU64(lo_id);
+  hash.UpdateU64(hi_id);
+  hash.Update(shared);
+  hash.Update(lo_key.bytes());
+  hash.Update(hi_key.bytes());
+
+  uint8_t digest[kSeedBytes];
+  ScopedWipe wipe_digest(digest, sizeof(digest));
+  hash.Final(digest);
+  return Seed::FromBytes(digest);
+}
+
 }  // namespace
 
 StatusOr<X25519PublicKey> X25519PublicKey::FromBytes(std::span<const uint8_t> bytes) {
@@ -146,6 +219,10 @@ StatusOr<X25519KeyPair> GenerateX25519KeyPair(Random& random) {
   return X25519KeyPair{public_key, std::move(secret_key)};
 }
 
+StatusOr<std::vector<X25519KeyPair>> GenerateX25519KeyPairs(Random& random, size_t count) {
+  return internal::GenerateX25519KeyPairsWith(internal::BestX25519Isa(), random, count);
+}
+
 StatusOr<SecretBytes> X25519SharedSecret(const X25519SecretKey& secret_key,
                                          const X25519PublicKey& peer_public) {
   EnsureSodium();
@@ -163,56 +240,114 @@ StatusOr<SecretBytes> X25519SharedSecret(const X25519SecretKey& secret_key,
 StatusOr<Seed> DerivePairSeed(const X25519KeyPair& self, const X25519PublicKey& peer_public,
                               const PairContext& context) {
   EnsureSodium();
-  const std::string_view label = PurposeLabel(context.purpose);
-  if (label.empty()) {
-    return InvalidArgumentError("unknown pair purpose " +
-                                std::to_string(static_cast<int>(context.purpose)));
-  }
-  if (context.self_id == context.peer_id) {
-    return InvalidArgumentError(
-        "pair seed with oneself (self_id == peer_id == " + std::to_string(context.self_id) + ")");
-  }
-  if (peer_public == self.public_key) {
-    return InvalidArgumentError("peer " + std::to_string(context.peer_id) +
-                                " advertised the same public key as client " +
-                                std::to_string(context.self_id));
-  }
-  if (self.secret_key.bytes().size() != kX25519SecretKeyBytes) {
-    return InvalidArgumentError("X25519 secret key is empty (moved from)");
-  }
-
+  RETURN_IF_ERROR(CheckPairRequest(self, peer_public, context));
   uint8_t shared[crypto_scalarmult_BYTES];
   ScopedWipe wipe_shared(shared, sizeof(shared));
   if (crypto_scalarmult(shared, self.secret_key.bytes().data(), peer_public.bytes().data()) != 0) {
-    return InvalidArgumentError("X25519 shared secret with peer " +
-                                std::to_string(context.peer_id) +
-                                " is the all-zero point (low-order key)");
+    return AllZeroError(context);
   }
-
-  // Canonical order: the lower id and its key first, so both sides hash the same bytes.
-  const bool self_is_lo = context.self_id < context.peer_id;
-  const uint64_t lo_id = self_is_lo ? context.self_id : context.peer_id;
-  const uint64_t hi_id = self_is_lo ? context.peer_id : context.self_id;
-  const X25519PublicKey& lo_key = self_is_lo ? self.public_key : peer_public;
-  const X25519PublicKey& hi_key = self_is_lo ? peer_public : self.public_key;
-
-  Blake2b hash(kSeedBytes);
-  hash.Update(AsBytes(kPairSeedLabel));
-  const uint8_t label_size = static_cast<uint8_t>(label.size());
-  hash.Update(std::span<const uint8_t>(&label_size, 1));
-  hash.Update(AsBytes(label));
-  hash.UpdateU64(context.run_id);
-  hash.UpdateU64(context.round_id);
-  hash.UpdateU64(lo_id);
-  hash.UpdateU64(hi_id);
-  hash.Update(shared);
-  hash.Update(lo_key.bytes());
-  hash.Update(hi_key.bytes());
-
-  uint8_t digest[kSeedBytes];
-  ScopedWipe wipe_digest(digest, sizeof(digest));
-  hash.Final(digest);
-  return Seed::FromBytes(digest);
+  return HashPairSeed(self, peer_public, context, shared);
 }
+
+StatusOr<std::vector<Seed>> DerivePairSeeds(std::span<const PairSeedRequest> requests) {
+  return internal::DerivePairSeedsWith(internal::BestX25519Isa(), requests);
+}
+
+StatusOr<std::vector<Seed>> DerivePairSeeds(const X25519KeyPair& self,
+                                            std::span<const X25519PublicKey> peers,
+                                            std::span<const PairContext> contexts) {
+  if (peers.size() != contexts.size()) {
+    return InvalidArgumentError("DerivePairSeeds: " + std::to_string(peers.size()) +
+                                " peer keys but " + std::to_string(contexts.size()) + " contexts");
+  }
+  std::vector<PairSeedRequest> requests;
+  requests.reserve(peers.size());
+  for (size_t i = 0; i < peers.size(); ++i) {
+    requests.push_back({&self, &peers[i], contexts[i]});
+  }
+  return DerivePairSeeds(requests);
+}
+
+namespace internal {
+
+StatusOr<std::vector<X25519KeyPair>> GenerateX25519KeyPairsWith(X25519Isa isa, Random& random,
+                                                                size_t count) {
+  if (!X25519IsaSupported(isa)) {
+    return FailedPreconditionError("X25519 variant not supported on this CPU");
+  }
+  std::vector<X25519SecretKey> secret_keys;
+  secret_keys.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    ASSIGN_OR_RETURN(X25519SecretKey secret_key, X25519SecretKey::Generate(random));
+    secret_keys.push_back(std::move(secret_key));
+  }
+  // The base point, u = 9.
+  std::array<uint8_t, kX25519PublicKeyBytes> base = {9};
+  std::vector<std::array<uint8_t, kX25519PublicKeyBytes>> public_bytes(count);
+  std::vector<const uint8_t*> scalars(count), points(count, base.data());
+  std::vector<uint8_t*> out(count);
+  for (size_t i = 0; i < count; ++i) {
+    scalars[i] = secret_keys[i].bytes().data();
+    out[i] = public_bytes[i].data();
+  }
+  X25519Batch(isa, scalars, points, out);
+  std::vector<X25519KeyPair> pairs;
+  pairs.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    // A clamped scalar times the base point (of prime order) is never a low-order point, and
+    // the batch output is canonical, so this check does not fail.
+    auto public_key = X25519PublicKey::FromBytes(public_bytes[i]);
+    if (!public_key.ok()) {
+      return InternalError("batched X25519 public key refused: " +
+                           std::string(public_key.status().message()));
+    }
+    pairs.push_back(X25519KeyPair{*public_key, std::move(secret_keys[i])});
+  }
+  return pairs;
+}
+
+StatusOr<std::vector<Seed>> DerivePairSeedsWith(X25519Isa isa,
+                                                std::span<const PairSeedRequest> requests) {
+  EnsureSodium();
+  if (!X25519IsaSupported(isa)) {
+    return FailedPreconditionError("X25519 variant not supported on this CPU");
+  }
+  const size_t count = requests.size();
+  std::vector<const uint8_t*> scalars(count), points(count);
+  for (size_t i = 0; i < count; ++i) {
+    const PairSeedRequest& request = requests[i];
+    if (request.self == nullptr || request.peer_public == nullptr) {
+      return InvalidArgumentError("pair seed request " + std::to_string(i) +
+                                  " has no key pair or no peer key");
+    }
+    RETURN_IF_ERROR(CheckPairRequest(*request.self, *request.peer_public, request.context));
+    scalars[i] = request.self->secret_key.bytes().data();
+    points[i] = request.peer_public->bytes().data();
+  }
+  SecretBytes shared(count * kX25519SharedSecretBytes);
+  std::vector<uint8_t*> out(count);
+  for (size_t i = 0; i < count; ++i) {
+    out[i] = shared.mutable_bytes().data() + i * kX25519SharedSecretBytes;
+  }
+  X25519Batch(isa, scalars, points, out);
+  for (size_t i = 0; i < count; ++i) {
+    if (IsAllZero(
+            std::span<const uint8_t, kX25519SharedSecretBytes>(out[i], kX25519SharedSecretBytes))) {
+      return AllZeroError(requests[i].context);
+    }
+  }
+  std::vector<Seed> seeds;
+  seeds.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    const PairSeedRequest& request = requests[i];
+    ASSIGN_OR_RETURN(Seed seed, HashPairSeed(*request.self, *request.peer_public, request.context,
+                                             std::span<const uint8_t, kX25519SharedSecretBytes>(
+                                                 out[i], kX25519SharedSecretBytes)));
+    seeds.push_back(std::move(seed));
+  }
+  return seeds;
+}
+
+}  // namespace internal
 
 }  // namespace sotto::crypto

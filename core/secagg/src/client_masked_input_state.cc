@@ -53,24 +53,13 @@ ClientOutcome ClientMaskedInputState::HandleOwn(const ServerMessage& message) {
     senders.push_back(&peer);
   }
 
-  // The pair seeds first, then every mask in one pass per coordinate range (threads split the
-  // coordinates; the result is the same for any thread count).
-  std::vector<crypto::Seed> pair_seeds;
-  pair_seeds.reserve(senders.size());
+  // Every mask in one pass per coordinate range (threads split the coordinates; the result is
+  // the same for any thread count). The pair seeds of the senders were derived at ShareKeys.
   std::vector<MaskedSum::SeedOp> ops;
   ops.reserve(senders.size() + 1);
   ops.push_back({&*d.self_mask_seed, crypto::MaskOp::kAdd});
   for (const ClientPeer* peer : senders) {
-    auto seed = crypto::DerivePairSeed(
-        *d.mask_keys, peer->mask_key,
-        MakePairContext(d.config, d.self_id, peer->id, crypto::PairPurpose::kMask));
-    if (!seed.ok()) {
-      return MakeClientAbort(ClientAbortReason::kMalformedRequest, seed.status());
-    }
-    pair_seeds.push_back(std::move(seed).value());
-  }
-  for (size_t i = 0; i < senders.size(); ++i) {
-    ops.push_back({&pair_seeds[i], PairMaskOp(d.self_id, senders[i]->id)});
+    ops.push_back({&peer->mask_seed, PairMaskOp(d.self_id, peer->id)});
   }
   MaskedSum sum(d.config.fixed_point.ring, d.config.support.size());
   sum.Assign(d.input.values, d.input.weight);

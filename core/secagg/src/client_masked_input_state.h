@@ -6,8 +6,9 @@
 // inside that differs from the envelope, aborts with kBadShareEnvelope: row 17; the server
 // cannot redirect or forge shares), keeps the shares, and sends
 //   y = x + PRG(b_u) + sum_{v in U2 n N(u)} (u < v ? +PRG(s_uv) : -PRG(s_uv))   (mod 2^w)
-// on the support, with the weight masked by the seeds' weight stream. The plaintext input is
-// dropped afterwards. Next: ClientUnmaskState.
+// on the support, with the weight masked by the seeds' weight stream; the pair seeds s_uv were
+// derived at ShareKeys (ClientPeer::mask_seed). The plaintext input is dropped afterwards.
+// Next: ClientUnmaskState.
 
 #include <memory>
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "client_masked_input_state.h"
 #include "masking.h"
@@ -19,16 +20,28 @@ ClientOutcome ClientShareKeysState::HandleOwn(const ServerMessage& message) {
     return AbortFromValidation(peers.status());
   }
 
+  // Every pair seed of the round in one batch: the envelope key and the mask seed of each
+  // neighbour (2 |N[u]| scalar multiplications side by side; crypto's DerivePairSeeds). The mask
+  // seeds wait for MaskedInput; those of neighbours that drop before it are never used.
+  std::vector<crypto::PairSeedRequest> requests;
+  requests.reserve(2 * peers->size());
+  for (const auto& peer : *peers) {
+    requests.push_back(
+        {&*d.encryption_keys, &peer.encryption_key,
+         MakePairContext(d.config, d.self_id, peer.id, crypto::PairPurpose::kShareEncryption)});
+    requests.push_back({&*d.mask_keys, &peer.mask_key,
+                        MakePairContext(d.config, d.self_id, peer.id, crypto::PairPurpose::kMask)});
+  }
+  auto seeds = crypto::DerivePairSeeds(requests);
+  if (!seeds.ok()) {
+    return MakeClientAbort(ClientAbortReason::kMalformedRequest, seeds.status());
+  }
   std::vector<ClientPeer> with_keys;
   with_keys.reserve(peers->size());
-  for (auto& peer : *peers) {
-    auto key = crypto::DerivePairSeed(
-        *d.encryption_keys, peer.encryption_key,
-        MakePairContext(d.config, d.self_id, peer.id, crypto::PairPurpose::kShareEncryption));
-    if (!key.ok()) {
-      return MakeClientAbort(ClientAbortReason::kMalformedRequest, key.status());
-    }
-    with_keys.push_back({peer.id, peer.mask_key, peer.encryption_key, std::move(key).value()});
+  for (size_t i = 0; i < peers->size(); ++i) {
+    const auto& peer = (*peers)[i];
+    with_keys.push_back({peer.id, peer.mask_key, peer.encryption_key, std::move((*seeds)[2 * i]),
+                         std::move((*seeds)[2 * i + 1])});
   }
 
   const uint32_t num_shares = d.graph.num_shares();

@@ -5,7 +5,8 @@
 // valid and distinct, only neighbours, at least t - 1 of them), Shamir-splits the self-mask
 // seed and the mask secret key t-of-|N[u]|, and sends each listed neighbour its two shares in an
 // AEAD envelope keyed by DerivePairSeed(kShareEncryption) and bound to (run, round, sender,
-// recipient). Keeps its own shares. Next: ClientMaskedInputState.
+// recipient). Keeps its own shares, and the mask seeds DerivePairSeed(kMask) of all listed
+// neighbours, computed in the same batch as the envelope keys. Next: ClientMaskedInputState.
 
 #include <memory>
 

@@ -26,12 +26,13 @@
 
 namespace sotto::secagg::internal {
 
-// A neighbour in U1 with the pair key for its share envelopes.
+// A neighbour in U1 with the pair key for its share envelopes and the seed of its pair mask.
 struct ClientPeer {
   uint64_t id = 0;
   crypto::X25519PublicKey mask_key;
   crypto::X25519PublicKey encryption_key;
   crypto::Seed envelope_key;  // DerivePairSeed(kShareEncryption)
+  crypto::Seed mask_seed;     // DerivePairSeed(kMask), used by MaskedInput if the peer is in U2
 };
 
 // The shares a neighbour in U2 gave this client.
@@ -56,7 +57,8 @@ struct ClientRoundData {
   std::optional<crypto::X25519KeyPair> encryption_keys;
   std::optional<crypto::Seed> self_mask_seed;
 
-  // Made by the ShareKeys state: the neighbours in U1 (ascending) and this client's own shares.
+  // Made by the ShareKeys state: the neighbours in U1 (ascending, with their envelope keys and
+  // mask seeds) and this client's own shares.
   std::vector<ClientPeer> peers;
   crypto::SecretBytes own_seed_share;
   crypto::SecretBytes own_key_share;

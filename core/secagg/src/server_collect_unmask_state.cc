@@ -161,22 +161,25 @@ ServerOutcome ServerCollectUnmaskState::Advance() {
       return;
     }
     const crypto::X25519KeyPair key_pair{c.keys->mask_key, std::move(secret_key).value()};
-    size_t slot = job.first_slot;
+    // The pair seeds with all its neighbours in U3 in one batch (crypto's DerivePairSeeds).
+    std::vector<crypto::X25519PublicKey> peer_keys;
+    std::vector<crypto::PairContext> contexts;
     for (uint32_t j : d.graph.ClosedNeighbourhoodIndices(job.client)) {
       const ServerClient& u = d.clients[j];
       if (j == job.client || !u.in_u3) {
         continue;
       }
-      auto seed =
-          crypto::DerivePairSeed(key_pair, u.keys->mask_key,
-                                 MakePairContext(d.config, c.id, u.id, crypto::PairPurpose::kMask));
-      if (!seed.ok()) {
-        failures[k] = Failure{ServerAbortReason::kInternal, seed.status()};
-        return;
-      }
-      seeds[slot] = std::move(seed).value();
-      ops[slot] = Inverse(PairMaskOp(u.id, c.id));
-      ++slot;
+      peer_keys.push_back(u.keys->mask_key);
+      contexts.push_back(MakePairContext(d.config, c.id, u.id, crypto::PairPurpose::kMask));
+    }
+    auto pair_seeds = crypto::DerivePairSeeds(key_pair, peer_keys, contexts);
+    if (!pair_seeds.ok()) {
+      failures[k] = Failure{ServerAbortReason::kInternal, pair_seeds.status()};
+      return;
+    }
+    for (size_t m = 0; m < pair_seeds->size(); ++m) {
+      seeds[job.first_slot + m] = std::move((*pair_seeds)[m]);
+      ops[job.first_slot + m] = Inverse(PairMaskOp(contexts[m].peer_id, c.id));
     }
   });
   for (auto& failure : failures) {

@@ -301,5 +301,173 @@ TEST_F(PairSeedTest, RefusesUnknownPurpose) {
             StatusCode::kInvalidArgument);
 }
 
+// --- batches ---------------------------------------------------------------------------
+
+// GenerateX25519KeyPairs draws the secret keys in the order of as many GenerateX25519KeyPair
+// calls, and its public keys are libsodium's (crypto_scalarmult_base), for every count.
+TEST(X25519KeyPairsTest, SameKeysAsOneAtATime) {
+  for (size_t count :
+       {size_t{0}, size_t{1}, size_t{2}, size_t{5}, size_t{8}, size_t{9}, size_t{17}}) {
+    SeededRandom batch_random(kSeed + count), single_random(kSeed + count);
+    auto pairs = GenerateX25519KeyPairs(batch_random, count);
+    ASSERT_TRUE(pairs.ok()) << pairs.status();
+    ASSERT_EQ(pairs->size(), count);
+    for (size_t i = 0; i < count; ++i) {
+      auto single = GenerateX25519KeyPair(single_random);
+      ASSERT_TRUE(single.ok());
+      EXPECT_TRUE((*pairs)[i].secret_key == single->secret_key) << count << "/" << i;
+      EXPECT_EQ((*pairs)[i].public_key, single->public_key) << count << "/" << i;
+      auto derived = X25519PublicKeyFromSecret((*pairs)[i].secret_key);
+      ASSERT_TRUE(derived.ok());
+      EXPECT_EQ(*derived, (*pairs)[i].public_key) << count << "/" << i;
+    }
+    // Both sources are at the same place afterwards.
+    auto after_batch = GenerateX25519KeyPair(batch_random);
+    auto after_single = GenerateX25519KeyPair(single_random);
+    ASSERT_TRUE(after_batch.ok() && after_single.ok());
+    EXPECT_EQ(after_batch->public_key, after_single->public_key) << count;
+  }
+}
+
+TEST(X25519KeyPairsTest, PropagatesSourceErrors) {
+  FailingRandom failing;
+  EXPECT_EQ(GenerateX25519KeyPairs(failing, 3).status().code(), StatusCode::kUnavailable);
+  // Nothing to draw, nothing to fail.
+  auto none = GenerateX25519KeyPairs(failing, 0);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+class PairSeedsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SeededRandom random(kSeed);
+    for (int i = 0; i < 22; ++i) {
+      auto pair = GenerateX25519KeyPair(random);
+      ASSERT_TRUE(pair.ok());
+      keys_.push_back(std::move(pair).value());
+    }
+  }
+
+  // Requests of two key pairs of client 1 (keys_[0] for masks, keys_[1] for envelopes) against
+  // keys_[2 ..], as a client derives them at ShareKeys.
+  std::vector<PairSeedRequest> ClientRequests(size_t count) const {
+    std::vector<PairSeedRequest> requests;
+    for (size_t i = 0; i < count; ++i) {
+      const bool mask = i % 2 == 0;
+      requests.push_back(
+          {&keys_[mask ? 0 : 1], &keys_[2 + i].public_key,
+           PairContext{.run_id = 3,
+                       .round_id = 17,
+                       .self_id = 1 + 10 * (i % 3),
+                       .peer_id = 5 + i,
+                       .purpose = mask ? PairPurpose::kMask : PairPurpose::kShareEncryption}});
+    }
+    return requests;
+  }
+
+  std::vector<X25519KeyPair> keys_;
+};
+
+// Every batch size from 0 to 20 (eight-lane groups and the four-lane tail of the AVX-512 IFMA
+// variant where the CPU has it), mixed key pairs, purposes and id orders: each seed equals
+// DerivePairSeed's, bit for bit.
+TEST_F(PairSeedsTest, EqualDerivePairSeedForEveryBatchSize) {
+  for (size_t size = 0; size <= 20; ++size) {
+    const std::vector<PairSeedRequest> requests = ClientRequests(size);
+    auto seeds = DerivePairSeeds(requests);
+    ASSERT_TRUE(seeds.ok()) << seeds.status();
+    ASSERT_EQ(seeds->size(), size);
+    for (size_t i = 0; i < size; ++i) {
+      auto single =
+          DerivePairSeed(*requests[i].self, *requests[i].peer_public, requests[i].context);
+      ASSERT_TRUE(single.ok());
+      EXPECT_TRUE((*seeds)[i] == *single) << "size " << size << ", request " << i;
+    }
+  }
+}
+
+// The peer derives the same seed from its side, in its own batch.
+TEST_F(PairSeedsTest, BothSidesAgree) {
+  const PairContext forward{.run_id = 3, .round_id = 17, .self_id = 5, .peer_id = 9};
+  const PairContext backward{.run_id = 3, .round_id = 17, .self_id = 9, .peer_id = 5};
+  const PairSeedRequest u_side[] = {{&keys_[0], &keys_[1].public_key, forward}};
+  const PairSeedRequest v_side[] = {{&keys_[1], &keys_[0].public_key, backward}};
+  auto u_seeds = DerivePairSeeds(u_side);
+  auto v_seeds = DerivePairSeeds(v_side);
+  ASSERT_TRUE(u_seeds.ok() && v_seeds.ok());
+  EXPECT_TRUE((*u_seeds)[0] == (*v_seeds)[0]);
+}
+
+TEST_F(PairSeedsTest, OneKeyPairAgainstManyPeers) {
+  std::vector<X25519PublicKey> peers;
+  std::vector<PairContext> contexts;
+  for (size_t i = 1; i < keys_.size(); ++i) {
+    peers.push_back(keys_[i].public_key);
+    contexts.push_back({.run_id = 1, .round_id = 2, .self_id = 100, .peer_id = 100 + i});
+  }
+  auto seeds = DerivePairSeeds(keys_[0], peers, contexts);
+  ASSERT_TRUE(seeds.ok()) << seeds.status();
+  ASSERT_EQ(seeds->size(), peers.size());
+  for (size_t i = 0; i < peers.size(); ++i) {
+    auto single = DerivePairSeed(keys_[0], peers[i], contexts[i]);
+    ASSERT_TRUE(single.ok());
+    EXPECT_TRUE((*seeds)[i] == *single) << i;
+  }
+  contexts.pop_back();
+  EXPECT_EQ(DerivePairSeeds(keys_[0], peers, contexts).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+// One bad request among good ones fails the whole batch with DerivePairSeed's own message for
+// that request, and no seed.
+TEST_F(PairSeedsTest, OneBadRequestFailsTheBatchLikeDerivePairSeed) {
+  struct Case {
+    const char* name;
+    void (*spoil)(PairSeedRequest&, const std::vector<X25519KeyPair>&);
+  };
+  const Case kCases[] = {
+      {"peer id equal to own id",
+       [](PairSeedRequest& r, const std::vector<X25519KeyPair>&) {
+         r.context.peer_id = r.context.self_id;
+       }},
+      {"peer key equal to own key",
+       [](PairSeedRequest& r, const std::vector<X25519KeyPair>&) {
+         r.peer_public = &r.self->public_key;
+       }},
+      {"unknown purpose",
+       [](PairSeedRequest& r, const std::vector<X25519KeyPair>&) {
+         r.context.purpose = static_cast<PairPurpose>(77);
+       }},
+  };
+  for (const Case& c : kCases) {
+    for (size_t bad : {size_t{0}, size_t{6}, size_t{11}}) {
+      std::vector<PairSeedRequest> requests = ClientRequests(12);
+      c.spoil(requests[bad], keys_);
+      const Status single =
+          DerivePairSeed(*requests[bad].self, *requests[bad].peer_public, requests[bad].context)
+              .status();
+      ASSERT_EQ(single.code(), StatusCode::kInvalidArgument) << c.name;
+      const Status batch = DerivePairSeeds(requests).status();
+      EXPECT_EQ(batch.code(), StatusCode::kInvalidArgument) << c.name << " at " << bad;
+      EXPECT_EQ(batch.message(), single.message()) << c.name << " at " << bad;
+    }
+  }
+  std::vector<PairSeedRequest> requests = ClientRequests(3);
+  requests[1].self = nullptr;
+  EXPECT_EQ(DerivePairSeeds(requests).status().code(), StatusCode::kInvalidArgument);
+  requests = ClientRequests(3);
+  requests[2].peer_public = nullptr;
+  EXPECT_EQ(DerivePairSeeds(requests).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(PairSeedsTest, RefusesMovedFromSecretKey) {
+  X25519KeyPair moved{keys_[0].public_key, keys_[0].secret_key.Clone()};
+  X25519SecretKey taken = std::move(moved.secret_key);
+  const PairSeedRequest requests[] = {
+      {&moved, &keys_[1].public_key, {.round_id = 1, .self_id = 1, .peer_id = 2}}};
+  EXPECT_EQ(DerivePairSeeds(requests).status().code(), StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace sotto::crypto
