@@ -787,20 +787,24 @@ FederationRun RunFederation(int64_t transport, size_t d, int64_t config, uint32_
       SOTTO_CHECK(steady_clock::now() < give_up);
       if (transport == kMemory) {
         const size_t ran = network->RunUntilIdle();
+        after_tick();  // rounds also end inside message handling, between ticks
         if (steady_clock::now() >= next_tick) {
           next_tick = steady_clock::now() + kTickInterval;
           SOTTO_CHECK_OK(coord->Tick());
           after_tick();
           network->RunUntilIdle();
+          after_tick();
         } else if (ran == 0) {
           std::this_thread::sleep_for(std::chrono::microseconds(50));
         }
       } else {
         server_loop->RunFor(kTickInterval);
+        after_tick();  // rounds also end inside message handling, between ticks
         SOTTO_CHECK_OK(coord->Tick());
         after_tick();
       }
     }
+    after_tick();
     coord->Shutdown();
     listener->Shutdown();
     if (transport == kMemory) {
