@@ -709,8 +709,8 @@ StatusOr<ClientSetup> BuildClientSetup(const FederationConfigFile& file) {
   o.reconnect.max_attempts = rc.max_attempts();
   ASSIGN_OR_RETURN(o.welcome_timeout,
                    s.Millis("welcome_timeout_ms", cl.welcome_timeout_ms(), o.welcome_timeout));
-  ASSIGN_OR_RETURN(o.idle_timeout, s.Millis("idle_timeout_ms", cl.idle_timeout_ms(),
-                                            o.idle_timeout, /*zero_allowed=*/true));
+  ASSIGN_OR_RETURN(o.idle_timeout, s.Millis("idle_timeout_ms", cl.idle_timeout_ms(), o.idle_timeout,
+                                            /*zero_allowed=*/true));
 
   // Transport.
   net::TlsClientOptions& d = setup.dialer;

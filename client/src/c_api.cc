@@ -86,9 +86,9 @@ int sotto_client_create(const sotto_client_config* config, const sotto_trainer* 
     return Fail(sotto::InvalidArgumentError("config is NULL"), error, error_len);
   }
   if (trainer == nullptr || trainer->train == nullptr || trainer->num_parameters == 0) {
-    return Fail(sotto::InvalidArgumentError(
-                    "trainer: needs a train callback and num_parameters >= 1"),
-                error, error_len);
+    return Fail(
+        sotto::InvalidArgumentError("trainer: needs a train callback and num_parameters >= 1"),
+        error, error_len);
   }
   auto str = [](const char* s) { return s == nullptr ? std::string() : std::string(s); };
   sotto::client::ClientOptions options;

@@ -80,10 +80,10 @@ uint64_t EstimateRoundMemory(uint64_t dimension, const proto::CompressionConfig&
   if (!proto::IsDense(compression)) {
     // Error memory, its snapshot for a rollback, and the selected values and indices.
     bytes += 2 * sizeof(float) * dimension;
-    const uint64_t k = support_size != 0 ? support_size
-                                         : static_cast<uint64_t>(std::ceil(
-                                               std::max(compression.density(), 0.0) *
-                                               static_cast<double>(dimension)));
+    const uint64_t k = support_size != 0
+                           ? support_size
+                           : static_cast<uint64_t>(std::ceil(std::max(compression.density(), 0.0) *
+                                                             static_cast<double>(dimension)));
     bytes += 8 * std::min(k, dimension);
   } else {
     bytes += sizeof(float) * dimension;  // the dense message
@@ -146,7 +146,10 @@ struct Client::State {
   std::vector<uint8_t> message;
 
   State(ClientOptions o, core::Trainer* t, std::shared_ptr<net::Dialer> d, Clock* c)
-      : options(std::move(o)), trainer(t), dialer(std::move(d)), clock(c),
+      : options(std::move(o)),
+        trainer(t),
+        dialer(std::move(d)),
+        clock(c),
         pacer(options.uplink_bytes_per_second, c) {}
 
   Status Send(proto::Envelope envelope);
@@ -295,8 +298,7 @@ Status Client::State::HandleRoundStart(const proto::Envelope& envelope) {
   // An unresolved round (the coordinator restarted it, or never told us): its change goes.
   Rollback();
   const size_t d = trainer->NumParameters();
-  if (start.model_case() != proto::RoundStart::kParameters ||
-      start.parameters().dimension() != d ||
+  if (start.model_case() != proto::RoundStart::kParameters || start.parameters().dimension() != d ||
       start.parameters().fp32_le().size() != d * sizeof(float)) {
     return Decline(round, InvalidArgumentError("the model does not match the trainer's " +
                                                std::to_string(d) + " parameters"));
@@ -308,10 +310,9 @@ Status Client::State::HandleRoundStart(const proto::Envelope& envelope) {
   }
   const uint64_t need = EstimateRoundMemory(d, start.compression(), support_size);
   if (options.memory_budget_bytes != 0 && need > options.memory_budget_bytes) {
-    return Decline(round, ResourceExhaustedError(
-                              "the round needs about " + std::to_string(need) +
-                              " bytes, over the memory budget of " +
-                              std::to_string(options.memory_budget_bytes)));
+    return Decline(round, ResourceExhaustedError("the round needs about " + std::to_string(need) +
+                                                 " bytes, over the memory budget of " +
+                                                 std::to_string(options.memory_budget_bytes)));
   }
   // Compression: a compressor per config; its error memory survives rounds and reconnects.
   const bool dense = proto::IsDense(start.compression());
@@ -401,8 +402,8 @@ Status Client::State::RunSecureRound(const proto::RoundStart& start,
     support = config.support.indices();
   }
   // The weight is clipped to the round's max_weight (documented in the config).
-  const double weight = static_cast<double>(
-      std::clamp<uint64_t>(output.num_examples, 1, config.max_weight));
+  const double weight =
+      static_cast<double>(std::clamp<uint64_t>(output.num_examples, 1, config.max_weight));
   Prng prng(DeriveSeed(DeriveSeed(options.seed, round), kStreamQuantize));
   secagg::ClientInput input;
   if (compressor == nullptr) {
@@ -539,8 +540,8 @@ Status Client::State::Session(std::shared_ptr<net::Connection> c) {
   }
   if (welcome.welcome().has_refused()) {
     const proto::Welcome::Refused& r = welcome.welcome().refused();
-    const std::string what = "refused by the coordinator (" +
-                             proto::RefusalReason_Name(r.reason()) + "): " + r.detail();
+    const std::string what =
+        "refused by the coordinator (" + proto::RefusalReason_Name(r.reason()) + "): " + r.detail();
     if (r.retry_after_ms() == 0) return FailedPreconditionError(what);
     SleepInterruptible(std::chrono::milliseconds(r.retry_after_ms()));
     return UnavailableError(what);
@@ -603,8 +604,7 @@ StatusOr<std::unique_ptr<Client>> Client::Create(ClientOptions options, core::Tr
   if (dialer == nullptr) return InvalidArgumentError("client: dialer is null");
   if (clock == nullptr) return InvalidArgumentError("client: clock is null");
   if (trainer->NumParameters() == 0) return InvalidArgumentError("client: the model is empty");
-  return std::unique_ptr<Client>(
-      new Client(std::move(options), trainer, std::move(dialer), clock));
+  return std::unique_ptr<Client>(new Client(std::move(options), trainer, std::move(dialer), clock));
 }
 
 Status Client::Run() {
@@ -621,7 +621,7 @@ Status Client::Run() {
     } else {
       const uint64_t before = s.stats.connections;
       outcome = s.Session(*std::move(c));
-      if (outcome.ok()) return OkStatus();  // the run finished
+      if (outcome.ok()) return OkStatus();             // the run finished
       if (s.stats.connections > before) failures = 0;  // it was welcomed: a fresh backoff
     }
     if (s.stop.load()) break;
@@ -633,10 +633,10 @@ Status Client::Run() {
                               " failed attempts; last: " + outcome.ToString());
     }
     // Jittered exponential backoff: base * 2^(failures-1), capped; `jitter` of it is random.
-    const double base = std::min(
-        static_cast<double>(s.options.reconnect.max.count()),
-        static_cast<double>(s.options.reconnect.initial.count()) *
-            std::ldexp(1.0, static_cast<int>(std::min<uint32_t>(failures - 1, 30))));
+    const double base =
+        std::min(static_cast<double>(s.options.reconnect.max.count()),
+                 static_cast<double>(s.options.reconnect.initial.count()) *
+                     std::ldexp(1.0, static_cast<int>(std::min<uint32_t>(failures - 1, 30))));
     const double wait_ms =
         base * (1.0 - s.options.reconnect.jitter + s.options.reconnect.jitter * jitter.Uniform());
     SOTTO_LOG(kInfo, "client_reconnect")

@@ -67,33 +67,6 @@ StatusOr<std::vector<T>> BytesToValues(const std::string& bytes, size_t expected
   return values;
 }
 
-std::string JsonEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
-
 std::string JsonNumber(double v) {
   if (!std::isfinite(v)) return "null";
   char buf[32];
@@ -297,7 +270,9 @@ struct Coordinator::Store {
 };
 
 Coordinator::Coordinator(CoordinatorOptions options, Clock* clock, Metrics* metrics)
-    : options_(std::move(options)), clock_(clock), metrics_(metrics),
+    : options_(std::move(options)),
+      clock_(clock),
+      metrics_(metrics),
       alive_(std::make_shared<bool>(true)) {}
 
 Coordinator::~Coordinator() {
@@ -310,8 +285,8 @@ Coordinator::~Coordinator() {
   }
 }
 
-StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(CoordinatorOptions options,
-                                                           Clock* clock, Metrics* metrics) {
+StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(CoordinatorOptions options, Clock* clock,
+                                                           Metrics* metrics) {
   if (clock == nullptr) return InvalidArgumentError("coordinator: clock is null");
   RETURN_IF_ERROR(ValidateCoordinatorOptions(options));
   std::unique_ptr<Coordinator> c(new Coordinator(std::move(options), clock, metrics));
@@ -378,8 +353,9 @@ Status Coordinator::Resume() {
                                 options_.config_fingerprint.end());
   if (ckpt.config_fingerprint() != fingerprint) {
     return FailedPreconditionError(
-        where + " was written by a run with another configuration; move the checkpoint "
-                "directory away to start a new run, or restore the run's configuration");
+        where +
+        " was written by a run with another configuration; move the checkpoint "
+        "directory away to start a new run, or restore the run's configuration");
   }
   const size_t d = options_.initial_model.size();
   if (ckpt.model().dimension() != d) {
@@ -431,19 +407,19 @@ Status Coordinator::SaveCheckpoint() {
   st->set_step(completed_rounds_);
   core::StrategyMoments moments = strategy_->Moments();
   if (!moments.first.empty()) {
-    st->mutable_first_moment_fp64_le()->assign(
-        reinterpret_cast<const char*>(moments.first.data()), moments.first.size() * 8);
+    st->mutable_first_moment_fp64_le()->assign(reinterpret_cast<const char*>(moments.first.data()),
+                                               moments.first.size() * 8);
     st->mutable_second_moment_fp64_le()->assign(
         reinterpret_cast<const char*>(moments.second.data()), moments.second.size() * 8);
   }
   ckpt.set_config_fingerprint(
       std::string(options_.config_fingerprint.begin(), options_.config_fingerprint.end()));
   ckpt.set_created_unix_ms(static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          clock_->WallNow().time_since_epoch())
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_->WallNow().time_since_epoch())
           .count()));
   for (const std::string& id : last_contributors_) ckpt.add_last_round_contributors(id);
-  if (!last_aggregate_.empty()) FloatsToBytes(last_aggregate_, ckpt.mutable_last_aggregate_fp32_le());
+  if (!last_aggregate_.empty())
+    FloatsToBytes(last_aggregate_, ckpt.mutable_last_aggregate_fp32_le());
   ckpt.set_seed(options_.seed);
   std::string bytes;
   {
@@ -627,7 +603,8 @@ void Coordinator::Dispatch(const std::shared_ptr<Session>& session, proto::Envel
     if (envelope.body_case() != proto::Envelope::kHello) {
       proto::Envelope error;
       error.set_phase(proto::PHASE_CONTROL);
-      error.mutable_error()->set_status_code(static_cast<uint32_t>(StatusCode::kFailedPrecondition));
+      error.mutable_error()->set_status_code(
+          static_cast<uint32_t>(StatusCode::kFailedPrecondition));
       error.mutable_error()->set_message("the first message must be Hello");
       Send(*session, error);
       session->connection->Close();
@@ -649,8 +626,7 @@ void Coordinator::Dispatch(const std::shared_ptr<Session>& session, proto::Envel
       round_ != nullptr && std::binary_search(round_->selected.begin(), round_->selected.end(), id);
   if (in_round) round_->summary.uplink_bytes += FrameBytes(envelope);
   // Replays and strays (BAD_INPUTS rows 10, 12): dropped and counted, the sender is kept.
-  if (envelope.run_id() != run_id_ || round_ == nullptr ||
-      envelope.round_id() != round_->number) {
+  if (envelope.run_id() != run_id_ || round_ == nullptr || envelope.round_id() != round_->number) {
     if (envelope.body_case() != proto::Envelope::kError) {
       Refuse("replayed");
       SOTTO_LOG(kWarning, "message_refused")
@@ -694,8 +670,9 @@ void Coordinator::Dispatch(const std::shared_ptr<Session>& session, proto::Envel
         valid = InvalidArgumentError("weight must be positive and finite");
       } else if (u.values_case() == proto::Update::kDenseFp32Le) {
         if (u.dense_fp32_le().size() != d * sizeof(float)) {
-          valid = InvalidArgumentError("dense update of " + std::to_string(u.dense_fp32_le().size()) +
-                                       " bytes, expected " + std::to_string(d * sizeof(float)));
+          valid =
+              InvalidArgumentError("dense update of " + std::to_string(u.dense_fp32_le().size()) +
+                                   " bytes, expected " + std::to_string(d * sizeof(float)));
         } else {
           update.is_dense = true;
           update.dense.resize(d);
@@ -782,7 +759,7 @@ Status Coordinator::Tick() {
   }
   if (round_ != nullptr) return AdvanceRound();
   if (completed_rounds_ >= options_.num_rounds) {
-    FinishRun();
+    FinishRun({});  // resumed from the last round's checkpoint: nobody has been told
     return OkStatus();
   }
   if (clients_.size() >= options_.selection.min_clients) return StartRound();
@@ -864,7 +841,6 @@ Status Coordinator::StartRound() {
   round->number = number;
   round->started = clock_->Now();
   round->selected = selected;
-  round->awaiting.insert(selected.begin(), selected.end());
   round->target = target;
   round->train_deadline = round->started + options_.deadlines.train;
   round->summary.round = number;
@@ -899,7 +875,9 @@ Status Coordinator::StartRound() {
     proto::ToProto(config, body->mutable_secure_aggregation());
     round->summary.support_size = config.support.size();
     round->config = std::move(config);
-    round->awaiting.clear();  // the round manager tracks who answered
+  } else {
+    // Plain rounds wait for every selected client (secure ones: the round manager does).
+    round->awaiting.insert(selected.begin(), selected.end());
   }
   round_ = std::move(round);
   SOTTO_LOG(kInfo, "round_start")
@@ -919,7 +897,8 @@ Status Coordinator::AdvanceRound() {
     const bool enough_early =
         options_.selection.over_selection > 0 && round.updates.size() >= round.target;
     if (!all_in && !enough_early && now < round.train_deadline) return OkStatus();
-    for (const std::string& id : round.awaiting) round.dropped.emplace(id, "no update by the deadline");
+    for (const std::string& id : round.awaiting)
+      round.dropped.emplace(id, "no update by the deadline");
     round.awaiting.clear();
     if (round.updates.size() < options_.selection.min_clients) {
       return FinishRound(false, {},
@@ -1016,8 +995,8 @@ Status Coordinator::FinishRound(bool completed, std::vector<float> mean,
     if (contributors.count(id)) continue;
     auto it = round->dropped.find(id);
     std::string why = it != round->dropped.end() ? it->second
-                      : completed                 ? "not in the sum (dropped by the protocol)"
-                                                  : "round aborted: " + reason;
+                      : completed                ? "not in the sum (dropped by the protocol)"
+                                                 : "round aborted: " + reason;
     summary.dropped.emplace(id, why);
   }
   summary.dense_uplink_bytes = contributors.size() * (model_.size() * sizeof(float) + 32);
@@ -1077,7 +1056,7 @@ Status Coordinator::FinishRound(bool completed, std::vector<float> mean,
     end.set_phase(proto::PHASE_ROUND_END);
     proto::RoundEnd* body = end.mutable_round_end();
     body->set_round(round->number);
-    body->set_outcome(!completed             ? proto::ROUND_OUTCOME_ABORTED
+    body->set_outcome(!completed               ? proto::ROUND_OUTCOME_ABORTED
                       : contributors.count(id) ? proto::ROUND_OUTCOME_COMPLETED
                                                : proto::ROUND_OUTCOME_DROPPED);
     body->set_participants(static_cast<uint32_t>(contributors.size()));
@@ -1086,21 +1065,16 @@ Status Coordinator::FinishRound(bool completed, std::vector<float> mean,
     SendTo(id, end);
   }
   history_.push_back(std::move(summary));
-  if (last) FinishRun();
+  if (last) FinishRun(std::set<std::string>(round->selected.begin(), round->selected.end()));
   return OkStatus();
 }
 
-void Coordinator::FinishRun() {
+void Coordinator::FinishRun(const std::set<std::string>& told) {
   if (finished_) return;
   finished_ = true;
-  const std::set<std::string> told(history_.empty() ? std::set<std::string>{}
-                                                    : std::set<std::string>(
-                                                          history_.back().selected.begin(),
-                                                          history_.back().selected.end()));
+  // Connected clients that did not get the last round's RoundEnd learn that the run is over.
   for (const auto& [id, session] : clients_) {
-    if (told.count(id) && !history_.empty() && history_.back().round == completed_rounds_) {
-      continue;
-    }
+    if (told.count(id)) continue;
     proto::Envelope end;
     end.set_round_id(completed_rounds_);
     end.set_phase(proto::PHASE_ROUND_END);
@@ -1133,7 +1107,9 @@ std::string Coordinator::StatusPage() const {
        "</head><body><h1>sotto coordinator: "
     << HtmlEscape(options_.run_name) << "</h1>\n<p>run " << run_id_ << ", round "
     << completed_rounds_ << " of " << options_.num_rounds
-    << (finished_ ? " (finished)" : round_ != nullptr ? " (a round is in progress)" : "")
+    << (finished_           ? " (finished)"
+        : round_ != nullptr ? " (a round is in progress)"
+                            : "")
     << ", " << model_.size() << " parameters, " << clients_.size()
     << " clients connected</p>\n<h2>clients</h2><ul>";
   for (const auto& [id, session] : clients_) {
@@ -1145,9 +1121,9 @@ std::string Coordinator::StatusPage() const {
   const size_t from = history_.size() > 20 ? history_.size() - 20 : 0;
   for (size_t i = history_.size(); i-- > from;) {
     const RoundSummary& s = history_[i];
-    o << "<tr><td>" << s.round << "</td><td>" << s.outcome << "</td><td>"
-      << s.contributors.size() << "</td><td>" << s.dropped.size() << "</td><td>"
-      << s.uplink_bytes << "</td><td>" << JsonNumber(s.seconds) << "</td><td>"
+    o << "<tr><td>" << s.round << "</td><td>" << s.outcome << "</td><td>" << s.contributors.size()
+      << "</td><td>" << s.dropped.size() << "</td><td>" << s.uplink_bytes << "</td><td>"
+      << JsonNumber(s.seconds) << "</td><td>"
       << (s.eval_accuracy ? JsonNumber(*s.eval_accuracy) : "") << "</td></tr>";
   }
   o << "</table></body></html>\n";

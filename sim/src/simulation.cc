@@ -52,25 +52,13 @@ static_assert(kStreamSubsample == learn::kDataStreamSubsample);
 static_assert(kStreamPartition == learn::kDataStreamPartition);
 static_assert(kStreamSynthetic == learn::kDataStreamSynthetic);
 
-learn::PartitionKind ToLearn(PartitionKind kind) {
-  switch (kind) {
-    case PartitionKind::kIid:
-      return learn::PartitionKind::kIid;
-    case PartitionKind::kDirichlet:
-      return learn::PartitionKind::kDirichlet;
-    case PartitionKind::kShards:
-      return learn::PartitionKind::kShards;
-  }
-  return learn::PartitionKind::kIid;
-}
-
 learn::FederatedDataSpec DataSpec(const SimConfig& config) {
   learn::FederatedDataSpec spec;
   spec.dataset = config.dataset;
   spec.directory = config.data_dir;
   spec.max_train_samples = config.max_train_samples;
   spec.num_parts = config.num_clients;
-  spec.partition = ToLearn(config.partition);
+  spec.partition = config.partition;
   spec.dirichlet_alpha = config.dirichlet_alpha;
   spec.shards_per_part = config.shards_per_client;
   spec.seed = config.seed;
@@ -78,26 +66,6 @@ learn::FederatedDataSpec DataSpec(const SimConfig& config) {
 }
 
 }  // namespace
-
-std::string_view PartitionKindName(PartitionKind kind) {
-  switch (kind) {
-    case PartitionKind::kIid:
-      return "iid";
-    case PartitionKind::kDirichlet:
-      return "dirichlet";
-    case PartitionKind::kShards:
-      return "shards";
-  }
-  return "unknown";
-}
-
-StatusOr<PartitionKind> ParsePartitionKind(std::string_view name) {
-  if (name == "iid") return PartitionKind::kIid;
-  if (name == "dirichlet") return PartitionKind::kDirichlet;
-  if (name == "shards") return PartitionKind::kShards;
-  return InvalidArgumentError("partition: unknown partition '" + std::string(name) +
-                              "' (expected iid, dirichlet or shards)");
-}
 
 std::string_view CompressionModeName(CompressionMode mode) {
   switch (mode) {

@@ -8,6 +8,7 @@
 // The sotto binary is SOTTO_CLI_PATH (set by CMake). Process waits have generous hang guards;
 // nothing here measures time.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
@@ -16,7 +17,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <fcntl.h>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -93,9 +93,7 @@ std::string ReadFile(const fs::path& path) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-void WriteFile(const fs::path& path, const std::string& text) {
-  std::ofstream(path) << text;
-}
+void WriteFile(const fs::path& path, const std::string& text) { std::ofstream(path) << text; }
 
 bool WaitForFile(const fs::path& path, std::chrono::seconds guard) {
   const auto give_up = std::chrono::steady_clock::now() + guard;
@@ -118,8 +116,9 @@ size_t CountLines(const fs::path& path) {
 class FederationTlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("sotto-tls-e2e-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("sotto-tls-e2e-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "certs");
     auto ca = net::CertificateAuthority::Create("sotto-e2e-ca");
@@ -137,8 +136,10 @@ class FederationTlsTest : public ::testing::Test {
     }
   }
   void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
-    else std::fprintf(stderr, "logs kept in %s\n", dir_.c_str());
+    if (!HasFailure())
+      fs::remove_all(dir_);
+    else
+      std::fprintf(stderr, "logs kept in %s\n", dir_.c_str());
   }
 
   // The run: model, rounds, compression and secure aggregation shared by both sides.

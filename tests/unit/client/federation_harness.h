@@ -90,8 +90,8 @@ class Federation {
       auto model = learn::MakeModel(LogisticSpec());
       SOTTO_CHECK(model.ok());
       learn::SgdOptions sgd{0.1, 0.0, 0.0, 16, 1.0, true};
-      auto trainer = core::ModelTrainer::Create(*std::move(model),
-                                                problem->data.Subset((*parts)[i]), sgd);
+      auto trainer =
+          core::ModelTrainer::Create(*std::move(model), problem->data.Subset((*parts)[i]), sgd);
       SOTTO_CHECK(trainer.ok());
       slot->trainer = *std::move(trainer);
       client::ClientOptions co;
@@ -109,7 +109,6 @@ class Federation {
     for (auto& c : clients_) {
       if (c->client) c->client->Stop();
     }
-    stop_pump_ = true;
     for (auto& c : clients_) {
       if (c->thread.joinable()) c->thread.join();
     }
@@ -119,9 +118,8 @@ class Federation {
     ASSIGN_OR_RETURN(listener_, network_.Listen("coordinator", "coordinator"));
     ASSIGN_OR_RETURN(coordinator_,
                      coordinator::Coordinator::Create(options_, Clock::Real(), &metrics_));
-    listener_->Start([this](std::shared_ptr<net::Connection> c) {
-      coordinator_->Accept(std::move(c));
-    });
+    listener_->Start(
+        [this](std::shared_ptr<net::Connection> c) { coordinator_->Accept(std::move(c)); });
     return OkStatus();
   }
 
@@ -139,8 +137,8 @@ class Federation {
       ClientSlot& slot = *clients_[i];
       ASSIGN_OR_RETURN(std::shared_ptr<net::Dialer> dialer,
                        network_.NewDialer("coordinator", slot.id));
-      ASSIGN_OR_RETURN(slot.client, client::Client::Create(client_options_[i],
-                                                           slot.trainer.get(), dialer));
+      ASSIGN_OR_RETURN(slot.client,
+                       client::Client::Create(client_options_[i], slot.trainer.get(), dialer));
       slot.thread = std::thread([&slot] {
         slot.result = slot.client->Run();
         slot.done = true;
@@ -198,7 +196,6 @@ class Federation {
   std::unique_ptr<coordinator::Coordinator> coordinator_;
   std::vector<std::unique_ptr<ClientSlot>> clients_;
   std::vector<client::ClientOptions> client_options_;
-  std::atomic<bool> stop_pump_{false};
   Status tick_error_;
 };
 

@@ -134,7 +134,10 @@ class BreakingDialer final : public net::Dialer {
    public:
     Breaking(std::shared_ptr<net::Connection> inner, net::MemoryNetwork* network,
              proto::Envelope::BodyCase body, uint64_t round, std::atomic<bool>* broken)
-        : inner_(std::move(inner)), network_(network), body_(body), round_(round),
+        : inner_(std::move(inner)),
+          network_(network),
+          body_(body),
+          round_(round),
           broken_(broken) {}
     const std::string& peer_id() const override { return inner_->peer_id(); }
     uint64_t id() const override { return inner_->id(); }
@@ -474,8 +477,7 @@ TEST(RoundSummaryJsonTest, EscapesAndListsEverything) {
   const std::string json = coordinator::RoundSummaryJson(s);
   EXPECT_NE(json.find("\"round\":3"), std::string::npos);
   EXPECT_NE(json.find("\"selected\":[\"a\",\"b\\\"q\"]"), std::string::npos);
-  EXPECT_NE(json.find("\"dropped\":{\"b\\\"q\":\"no update by the deadline\"}"),
-            std::string::npos);
+  EXPECT_NE(json.find("\"dropped\":{\"b\\\"q\":\"no update by the deadline\"}"), std::string::npos);
   EXPECT_NE(json.find("\"eval_accuracy\":0.5"), std::string::npos);
   EXPECT_EQ(json.find("eval_loss"), std::string::npos);
 }

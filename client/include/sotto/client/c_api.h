@@ -44,18 +44,18 @@ typedef struct sotto_client_config {
   const char* client_id;        /* must equal the CN of the client certificate */
   const char* coordinator_host; /* default "127.0.0.1" */
   uint16_t coordinator_port;
-  const char* server_name;      /* expected in the coordinator's certificate; NULL: the host */
-  const char* ca_file;          /* the federation CA (PEM) */
-  const char* cert_file;        /* this client's certificate (PEM) */
-  const char* key_file;         /* its private key (PEM, mode 0600) */
-  uint64_t seed;                /* local randomness: shuffles, stochastic rounding */
-  uint64_t memory_budget_bytes; /* 0: no limit */
+  const char* server_name;          /* expected in the coordinator's certificate; NULL: the host */
+  const char* ca_file;              /* the federation CA (PEM) */
+  const char* cert_file;            /* this client's certificate (PEM) */
+  const char* key_file;             /* its private key (PEM, mode 0600) */
+  uint64_t seed;                    /* local randomness: shuffles, stochastic rounding */
+  uint64_t memory_budget_bytes;     /* 0: no limit */
   uint64_t uplink_bytes_per_second; /* 0: no pacing */
-  uint32_t initial_backoff_ms;  /* default 200 */
-  uint32_t max_backoff_ms;      /* default 10000 */
-  double jitter;                /* default 0.5 */
-  uint32_t max_attempts;        /* consecutive failed connections before giving up; 0: never */
-  int threads;                  /* default 1 */
+  uint32_t initial_backoff_ms;      /* default 200 */
+  uint32_t max_backoff_ms;          /* default 10000 */
+  double jitter;                    /* default 0.5 */
+  uint32_t max_attempts;            /* consecutive failed connections before giving up; 0: never */
+  int threads;                      /* default 1 */
 } sotto_client_config;
 
 /* Trains from `global` (n floats) and writes the pseudo-gradient global - local into `update`

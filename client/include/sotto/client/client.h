@@ -64,7 +64,7 @@ struct ClientOptions {
   std::string client_id;  // must equal the identity the dialer authenticates as
   proto::Capabilities capabilities;
   BackoffOptions reconnect;
-  uint64_t seed = 1;  // local randomness: training shuffles, stochastic rounding
+  uint64_t seed = 1;                     // local randomness: training shuffles, stochastic rounding
   uint64_t memory_budget_bytes = 0;      // 0: no limit
   uint64_t uplink_bytes_per_second = 0;  // 0: no pacing
   std::chrono::milliseconds welcome_timeout{30'000};
@@ -105,7 +105,7 @@ struct ClientStats {
   uint64_t rounds_declined = 0;   // over the memory budget
   uint64_t connections = 0;       // successful handshakes (the first and every reconnect)
   uint64_t failed_dials = 0;
-  uint64_t bytes_sent = 0;        // frame bytes, all connections
+  uint64_t bytes_sent = 0;  // frame bytes, all connections
   uint64_t bytes_received = 0;
   uint64_t last_round = 0;
 };
@@ -123,7 +123,8 @@ class Client {
   Status Run();
   void Stop();
   ClientStats stats() const;
-  // The error memory of the compressor (empty before the first sparse round): for tests.
+  // The error memory of the compressor (empty before the first sparse round), for tests: call
+  // it when Run() is not running.
   std::vector<float> error_memory() const;
 
   struct State;

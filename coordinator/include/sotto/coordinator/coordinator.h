@@ -80,7 +80,7 @@ struct SelectionOptions {
 };
 
 struct RoundDeadlines {
-  Clock::Duration hello = std::chrono::seconds(30);  // from accept to Hello
+  Clock::Duration hello = std::chrono::seconds(30);   // from accept to Hello
   Clock::Duration train = std::chrono::seconds(300);  // RoundStart to Update / AdvertiseKeys
   Clock::Duration advertise_keys = std::chrono::seconds(30);  // after `train`
   Clock::Duration share_keys = std::chrono::seconds(30);
@@ -107,7 +107,7 @@ struct SecureAggregationOptions {
 
 struct CoordinatorOptions {
   std::string run_name = "sotto";
-  uint64_t seed = 1;          // selection, supports, SecAgg+ graphs, the run id of a fresh run
+  uint64_t seed = 1;  // selection, supports, SecAgg+ graphs, the run id of a fresh run
   uint32_t num_rounds = 10;
   SelectionOptions selection;
   RoundDeadlines deadlines;
@@ -139,8 +139,8 @@ struct RoundSummary {
   std::vector<std::string> selected;
   std::vector<std::string> contributors;
   std::map<std::string, std::string> dropped;  // client id -> reason
-  uint64_t uplink_bytes = 0;    // frames received from the selected clients this round
-  uint64_t downlink_bytes = 0;  // frames sent to them
+  uint64_t uplink_bytes = 0;        // frames received from the selected clients this round
+  uint64_t downlink_bytes = 0;      // frames sent to them
   uint64_t dense_uplink_bytes = 0;  // what fp32 dense updates of the contributors would cost
   uint64_t support_size = 0;
   double seconds = 0.0;
@@ -200,7 +200,8 @@ class Coordinator {
   Status StartRound();
   Status AdvanceRound();
   Status FinishRound(bool completed, std::vector<float> mean, const std::string& abort_reason);
-  void FinishRun();
+  // Ends the run; connected clients not in `told` get a RoundEnd with run_finished.
+  void FinishRun(const std::set<std::string>& told);
   void Refuse(const std::string& reason);
   StatusOr<secagg::RoundConfig> SecAggConfig(uint64_t round, const std::vector<uint64_t>& ids);
   Status SaveCheckpoint();

@@ -25,6 +25,7 @@
 #include "sotto/core/compress/compressor.h"
 #include "sotto/core/compress/gdsec.h"
 #include "sotto/core/learn/dataset.h"
+#include "sotto/core/learn/federated_data.h"
 #include "sotto/core/learn/model.h"
 #include "sotto/core/learn/optimizer.h"
 #include "sotto/core/strategy.h"
@@ -33,7 +34,10 @@
 
 namespace sotto::sim {
 
-enum class PartitionKind { kIid, kDirichlet, kShards };
+// How the training set is split across clients (the learning core's splitter).
+using learn::ParsePartitionKind;
+using learn::PartitionKind;
+using learn::PartitionKindName;
 
 // How clients encode their update for the uplink.
 //   kDense  fp32 dense update (the baseline).
@@ -168,9 +172,7 @@ class Simulation {
                                                   std::span<const float> previous_aggregate) const;
 };
 
-std::string_view PartitionKindName(PartitionKind kind);
 // "dense", "sparse", "gdsec".
 std::string_view CompressionModeName(CompressionMode mode);
-StatusOr<PartitionKind> ParsePartitionKind(std::string_view name);
 
 }  // namespace sotto::sim
