@@ -29,6 +29,7 @@
 #include "sotto/coordinator/metrics.h"
 #include "sotto/net/event_loop.h"
 #include "sotto/net/tls.h"
+#include "sotto/proto/compress_convert.h"
 #include "sotto/secagg/support.h"
 #include "sotto/sim/report.h"
 
@@ -78,6 +79,16 @@ std::string PolicyText(const coordinator::SecureAggregationOptions& a) {
 }
 
 std::string CompressionText(const proto::CompressionConfig& c) {
+  if (proto::IsGdSec(c)) {
+    const proto::GdSecConfig& g = c.gdsec();
+    char buf[96];
+    if (g.rule() == proto::GD_SEC_RULE_THRESHOLD) {
+      std::snprintf(buf, sizeof(buf), "GD-SEC (beta %g), threshold rule xi %g", g.beta(), g.xi());
+    } else {
+      std::snprintf(buf, sizeof(buf), "GD-SEC (beta %g), top-k density %g", g.beta(), g.density());
+    }
+    return buf;
+  }
   if (c.sparsifier() == proto::SPARSIFIER_UNSPECIFIED) return "dense fp32";
   std::string name = proto::Sparsifier_Name(c.sparsifier());
   const std::string prefix = "SPARSIFIER_";

@@ -665,6 +665,11 @@ StatusOr<CoordinatorSetup> BuildCoordinatorSetup(const FederationConfigFile& fil
   setup.metrics_enabled = setup.metrics.port != 0;
   if (!c.metrics().listen_address().empty()) setup.metrics.host = c.metrics().listen_address();
 
+  // The coordinator's own checks across sections (e.g. GD-SEC and checkpoint.every_rounds), so
+  // that a config is refused when it is read, not when the coordinator starts.
+  if (Status valid = coordinator::ValidateCoordinatorOptions(o); !valid.ok()) {
+    return InvalidArgumentError(valid.message());
+  }
   o.config_fingerprint = Fingerprint(file, o, model);
   RETURN_IF_ERROR(ResolveEvaluation(file, model, &setup));
   return setup;

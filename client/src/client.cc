@@ -13,6 +13,7 @@
 #include "sotto/base/random.h"
 #include "sotto/base/status_macros.h"
 #include "sotto/core/compress/compressor.h"
+#include "sotto/core/compress/gdsec.h"
 #include "sotto/core/compress/sparse_codec.h"
 #include "sotto/net/envelope_codec.h"
 #include "sotto/net/frame.h"
@@ -77,7 +78,18 @@ uint64_t EstimateRoundMemory(uint64_t dimension, const proto::CompressionConfig&
                              uint64_t support_size) {
   // The global model and the update (trainer output), always.
   uint64_t bytes = 2 * sizeof(float) * dimension;
-  if (!proto::IsDense(compression)) {
+  if (proto::IsGdSec(compression)) {
+    // h_m (int64) and e_m, their snapshot for a rollback, the model of the last committed round
+    // and the movement since it, the selected values and indices.
+    bytes += 2 * (sizeof(int64_t) + sizeof(float)) * dimension + 2 * sizeof(float) * dimension;
+    const double density = compression.gdsec().rule() == proto::GD_SEC_RULE_THRESHOLD
+                               ? 1.0
+                               : std::max(compression.gdsec().density(), 0.0);
+    const uint64_t k = support_size != 0
+                           ? support_size
+                           : static_cast<uint64_t>(std::ceil(density * double(dimension)));
+    bytes += 8 * std::min(k, dimension);
+  } else if (!proto::IsDense(compression)) {
     // Error memory, its snapshot for a rollback, and the selected values and indices.
     bytes += 2 * sizeof(float) * dimension;
     const uint64_t k = support_size != 0
@@ -136,6 +148,13 @@ struct Client::State {
   std::unique_ptr<compress::Compressor> compressor;
   uint64_t pending_round = 0;  // a round whose change to the error memory is not yet final
   std::vector<float> saved_error;
+  // GD-SEC: h_m and e_m (with their snapshot before the pending round), and the model of the
+  // last round this client's input counted in (its threshold rule scales by the movement since).
+  std::unique_ptr<compress::GdSecClient> gdsec;
+  compress::GdSecClient::Snapshot gdsec_saved;
+  std::vector<float> gdsec_model;
+  std::vector<float> movement;
+  std::vector<int64_t> q;
 
   // Round buffers.
   std::vector<float> global;
@@ -241,12 +260,13 @@ StatusOr<proto::Envelope> Client::State::Receive(std::chrono::milliseconds timeo
 
 void Client::State::Rollback() {
   if (pending_round == 0) return;
+  Status restored = OkStatus();
   if (compressor != nullptr && !saved_error.empty()) {
-    Status restored = compressor->SetError(saved_error);
-    if (!restored.ok()) {
-      SOTTO_LOG(kError, "rollback_failed").With("status", restored.ToString());
-    }
+    restored = compressor->SetError(saved_error);
+  } else if (gdsec != nullptr && !gdsec_saved.h.empty()) {
+    restored = gdsec->Restore(gdsec_saved);
   }
+  if (!restored.ok()) SOTTO_LOG(kError, "rollback_failed").With("status", restored.ToString());
   pending_round = 0;
 }
 
@@ -256,6 +276,9 @@ void Client::State::HandleRoundEnd(const proto::RoundEnd& end) {
   const bool completed = end.outcome() == proto::ROUND_OUTCOME_COMPLETED;
   if (completed) {
     pending_round = 0;  // the error memory's change is final
+    // GD-SEC: the movement of the next round is measured from this round's model (`global`
+    // still holds it: a later RoundStart would have rolled this round back first).
+    if (gdsec != nullptr) gdsec_model.swap(global);
   } else {
     Rollback();
   }
@@ -314,9 +337,23 @@ Status Client::State::HandleRoundStart(const proto::Envelope& envelope) {
                                                  " bytes, over the memory budget of " +
                                                  std::to_string(options.memory_budget_bytes)));
   }
-  // Compression: a compressor per config; its error memory survives rounds and reconnects.
+  // Compression: a compressor (or GD-SEC state) per config; its state survives rounds and
+  // reconnects.
   const bool dense = proto::IsDense(start.compression());
-  if (!dense) {
+  const bool is_gdsec = proto::IsGdSec(start.compression());
+  if (is_gdsec) {
+    std::string key = start.compression().SerializeAsString();
+    if (gdsec == nullptr || key != compression_key) {
+      StatusOr<compress::GdSecOptions> gopts = proto::GdSecOptionsFromProto(start.compression());
+      if (!gopts.ok()) return Decline(round, gopts.status());
+      ASSIGN_OR_RETURN(gdsec, compress::GdSecClient::Create(*gopts, d));
+      compressor.reset();
+      gdsec_model.clear();
+      compression_key = std::move(key);
+    }
+    gdsec_saved.h.assign(gdsec->h_fixed().begin(), gdsec->h_fixed().end());
+    gdsec_saved.error.assign(gdsec->error().begin(), gdsec->error().end());
+  } else if (!dense) {
     std::string key = start.compression().SerializeAsString();
     if (compressor == nullptr || key != compression_key) {
       StatusOr<compress::CompressorOptions> copts =
@@ -329,6 +366,7 @@ Status Client::State::HandleRoundStart(const proto::Envelope& envelope) {
       }
       copts->threads = options.threads;
       ASSIGN_OR_RETURN(compressor, compress::Compressor::Create(*copts, d));
+      gdsec.reset();
       compression_key = std::move(key);
     }
     saved_error.assign(compressor->error().begin(), compressor->error().end());
@@ -367,7 +405,18 @@ Status Client::State::HandleRoundStart(const proto::Envelope& envelope) {
     u->mutable_dense_fp32_le()->assign(reinterpret_cast<const char*>(update.data()),
                                        d * sizeof(float));
   } else {
-    RETURN_IF_ERROR(compressor->Compress(update, round, &sparse));
+    if (is_gdsec) {
+      // The movement since the model of the last round this client's input counted in (none
+      // before its first: the threshold rule then sends every coordinate).
+      movement.clear();
+      if (gdsec_model.size() == d) {
+        movement.resize(d);
+        for (size_t i = 0; i < d; ++i) movement[i] = global[i] - gdsec_model[i];
+      }
+      RETURN_IF_ERROR(gdsec->Encode(update, movement, &sparse));
+    } else {
+      RETURN_IF_ERROR(compressor->Compress(update, round, &sparse));
+    }
     compress::EncodeOptions encode;
     encode.value_coding = sparse.format.value_coding;
     RETURN_IF_ERROR(compress::EncodeSparseTo(d, sparse.indices, sparse.values, encode, &message));
@@ -406,7 +455,27 @@ Status Client::State::RunSecureRound(const proto::RoundStart& start,
       static_cast<double>(std::clamp<uint64_t>(output.num_examples, 1, config.max_weight));
   Prng prng(DeriveSeed(DeriveSeed(options.seed, round), kStreamQuantize));
   secagg::ClientInput input;
-  if (compressor == nullptr) {
+  if (gdsec != nullptr) {
+    // GD-SEC's integers go on the ring as they are (weight 1); clipping stays in e_m.
+    if (config.fixed_point.scale != std::ldexp(1.0, compress::kGdSecFracBits) ||
+        config.max_weight != 1) {
+      Rollback();
+      return Decline(round, InvalidArgumentError("a GD-SEC round needs fixed-point scale 2^" +
+                                                 std::to_string(compress::kGdSecFracBits) +
+                                                 " and max_weight 1"));
+    }
+    q.resize(support.size());
+    Status encoded = gdsec->EncodeOnSupport(update, support, config.fixed_point.clip, q);
+    if (!encoded.ok()) {
+      Rollback();
+      return Decline(round, encoded);
+    }
+    const uint64_t mask = secagg::RingMaxElement(config.fixed_point.ring);
+    input.values.resize(support.size());
+    for (size_t i = 0; i < support.size(); ++i)
+      input.values[i] = static_cast<uint64_t>(q[i]) & mask;
+    input.weight = 1;
+  } else if (compressor == nullptr) {
     if (!config.support.is_dense()) {
       Rollback();
       return Decline(round, InvalidArgumentError("a sparse support needs compression"));
@@ -670,9 +739,16 @@ ClientStats Client::stats() const {
 }
 
 std::vector<float> Client::error_memory() const {
-  if (state_->compressor == nullptr) return {};
-  std::span<const float> e = state_->compressor->error();
+  std::span<const float> e;
+  if (state_->compressor != nullptr) e = state_->compressor->error();
+  if (state_->gdsec != nullptr) e = state_->gdsec->error();
   return std::vector<float>(e.begin(), e.end());
+}
+
+std::vector<int64_t> Client::gdsec_h() const {
+  if (state_->gdsec == nullptr) return {};
+  std::span<const int64_t> h = state_->gdsec->h_fixed();
+  return std::vector<int64_t>(h.begin(), h.end());
 }
 
 }  // namespace sotto::client

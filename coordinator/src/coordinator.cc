@@ -16,6 +16,7 @@
 #include "sotto/coordinator/round_manager.h"
 #include "sotto/core/aggregate.h"
 #include "sotto/core/compress/compressor.h"
+#include "sotto/core/compress/gdsec.h"
 #include "sotto/core/compress/sparse_codec.h"
 #include "sotto/crypto/fixed_point.h"
 #include "sotto/net/envelope_codec.h"
@@ -95,6 +96,21 @@ std::string HtmlEscape(std::string_view s) {
     }
   }
   return out;
+}
+
+// GD-SEC's update for the strategy: (h + sum) / the number of clients whose h_m is in h once
+// this round's contributors join.
+StatusOr<std::vector<float>> GdSecGradient(const compress::GdSecServer& server,
+                                           std::span<const int64_t> sum,
+                                           const std::set<std::string>& members,
+                                           const std::vector<std::string>& contributors) {
+  size_t count = members.size();
+  for (const std::string& id : contributors) count += members.count(id) == 0 ? 1 : 0;
+  std::vector<float> gradient(sum.size());
+  RETURN_IF_ERROR(server.Estimate(sum, gradient));
+  const float inv = 1.0f / static_cast<float>(std::max<size_t>(count, 1));
+  for (float& g : gradient) g *= inv;
+  return gradient;
 }
 
 }  // namespace
@@ -186,6 +202,25 @@ Status ValidateCoordinatorOptions(const CoordinatorOptions& o) {
   if (o.checkpoint_every == 0) {
     return InvalidArgumentError("checkpoint.every_rounds: must be at least 1");
   }
+  if (proto::IsGdSec(o.compression)) {
+    if (!o.checkpoint_dir.empty() && o.checkpoint_every != 1) {
+      return InvalidArgumentError(
+          "checkpoint.every_rounds: GD-SEC needs a checkpoint after every round (a restart "
+          "from an older one would leave h behind the rounds clients have committed)");
+    }
+    if (a.enabled && a.ring_bits == 32) {
+      // Each client's integers are bounded by ceil(clip * 2^kGdSecFracBits); their sum must
+      // not wrap the ring.
+      const double most = std::ceil(static_cast<double>(s.max_clients) * (1.0 + s.over_selection));
+      if (s.max_clients == 0 ||
+          most * std::ceil(a.clip * std::ldexp(1.0, compress::kGdSecFracBits)) >= 0x1p31) {
+        return InvalidArgumentError(
+            "secure_aggregation.ring_bits: GD-SEC's sums do not fit a 2^32 ring for this clip "
+            "and rounds.max_clients (needs max_clients * (1 + over_selection) * clip * 2^24 < "
+            "2^31); use 0 (automatic) or 64");
+      }
+    }
+  }
   if (o.checkpoint_keep == 0) return InvalidArgumentError("checkpoint.keep: must be at least 1");
   if (o.evaluate_every == 0) return InvalidArgumentError("evaluate_every: must be at least 1");
   if (o.max_registered_clients == 0) {
@@ -262,6 +297,8 @@ struct Coordinator::Round {
   // Secure rounds.
   std::optional<secagg::RoundConfig> config;
   std::unique_ptr<RoundManager> manager;
+  // GD-SEC: the round's sum of sent values (fixed point), committed to h if the round completes.
+  std::vector<int64_t> gdsec_sum;
   RoundSummary summary;
 };
 
@@ -292,6 +329,11 @@ StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(CoordinatorOptions op
   std::unique_ptr<Coordinator> c(new Coordinator(std::move(options), clock, metrics));
   c->model_ = c->options_.initial_model;
   ASSIGN_OR_RETURN(c->strategy_, core::MakeStrategy(c->options_.strategy));
+  if (proto::IsGdSec(c->options_.compression)) {
+    ASSIGN_OR_RETURN(compress::GdSecOptions gdsec,
+                     proto::GdSecOptionsFromProto(c->options_.compression));
+    c->gdsec_ = std::make_unique<compress::GdSecServer>(gdsec, c->model_.size());
+  }
   if (c->metrics_ != nullptr) {
     Metrics& m = *c->metrics_;
     m.Describe("sotto_rounds_total", MetricType::kCounter, "Rounds finished, by outcome.");
@@ -310,6 +352,10 @@ StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(CoordinatorOptions op
                "Messages refused, by reason.");
     m.Describe("sotto_connections_total", MetricType::kCounter, "Connections accepted.");
     m.Describe("sotto_checkpoints_total", MetricType::kCounter, "Checkpoints written.");
+    if (c->gdsec_ != nullptr) {
+      m.Describe("sotto_gdsec_members", MetricType::kGauge,
+                 "GD-SEC: clients whose h_m is in the server's h.");
+    }
     m.Set("sotto_connected_clients", 0);
   }
   if (!c->options_.checkpoint_dir.empty()) {
@@ -385,6 +431,19 @@ Status Coordinator::Resume() {
     ASSIGN_OR_RETURN(moments.second, BytesToValues<double>(st.second_moment_fp64_le(), d, "v"));
   }
   RETURN_IF_ERROR(strategy_->RestoreMoments(std::move(moments)).WithContext(where));
+  if (gdsec_ != nullptr) {
+    const proto::GdSecServerState& g = ckpt.gdsec();
+    ASSIGN_OR_RETURN(compress::GdSecOptions gdsec,
+                     proto::GdSecOptionsFromProto(options_.compression));
+    if (!ckpt.has_gdsec() || g.frac_bits() != static_cast<uint32_t>(compress::kGdSecFracBits) ||
+        compress::GdSecBetaQ(g.beta()) != compress::GdSecBetaQ(gdsec.beta)) {
+      return DataLossError(where + ": no GD-SEC state for this configuration");
+    }
+    ASSIGN_OR_RETURN(std::vector<int64_t> h, BytesToValues<int64_t>(g.h_fixed_le(), d, "gdsec.h"));
+    RETURN_IF_ERROR(gdsec_->Restore(h).WithContext(where));
+    gdsec_members_.clear();
+    for (const std::string& id : g.members()) gdsec_members_.insert(id);
+  }
   last_contributors_.clear();
   for (const std::string& id : ckpt.last_round_contributors()) last_contributors_.insert(id);
   run_id_ = ckpt.run_id();
@@ -421,6 +480,14 @@ Status Coordinator::SaveCheckpoint() {
   if (!last_aggregate_.empty())
     FloatsToBytes(last_aggregate_, ckpt.mutable_last_aggregate_fp32_le());
   ckpt.set_seed(options_.seed);
+  if (gdsec_ != nullptr) {
+    proto::GdSecServerState* g = ckpt.mutable_gdsec();
+    g->set_beta(options_.compression.gdsec().beta());
+    g->set_frac_bits(compress::kGdSecFracBits);
+    std::span<const int64_t> h = gdsec_->h_fixed();
+    g->mutable_h_fixed_le()->assign(reinterpret_cast<const char*>(h.data()), h.size() * 8);
+    for (const std::string& id : gdsec_members_) g->add_members(id);
+  }
   std::string bytes;
   {
     google::protobuf::io::StringOutputStream raw(&bytes);
@@ -437,6 +504,11 @@ Status Coordinator::SaveCheckpoint() {
 // ---- Connections ---------------------------------------------------------------------------
 
 size_t Coordinator::connected_clients() const { return clients_.size(); }
+
+std::span<const int64_t> Coordinator::gdsec_h() const {
+  if (gdsec_ == nullptr) return {};
+  return gdsec_->h_fixed();
+}
 
 void Coordinator::Accept(std::shared_ptr<net::Connection> connection) {
   auto session = std::make_shared<Session>();
@@ -538,6 +610,15 @@ void Coordinator::OnHello(const std::shared_ptr<Session>& session,
     return;
   }
   const std::string& id = envelope.sender_id();  // bound to the certificate by the transport
+  if (gdsec_ != nullptr && gdsec_members_.count(id) && hello.last_run_id() != run_id_) {
+    refuse(proto::REFUSAL_REASON_STATE_LOST,
+           "GD-SEC: the coordinator's h holds this client's state from earlier rounds of run " +
+               std::to_string(run_id_) +
+               ", and the client came back without it; restore the client's state or start a "
+               "new run",
+           0);
+    return;
+  }
   auto known = secagg_ids_.find(id);
   if (known == secagg_ids_.end() && secagg_ids_.size() >= options_.max_registered_clients) {
     refuse(proto::REFUSAL_REASON_FEDERATION_FULL, "the federation is full", 60'000);
@@ -788,11 +869,24 @@ StatusOr<secagg::RoundConfig> Coordinator::SecAggConfig(uint64_t round,
                     : secagg::MajorityThreshold(shares);
   crypto::Ring ring = crypto::Ring::kRing64;
   if (a.ring_bits == 32 || (a.ring_bits == 0 && n <= 1024)) ring = crypto::Ring::kRing32;
+  if (gdsec_ != nullptr) {
+    // GD-SEC's integers, round(v * 2^kGdSecFracBits) with |v| <= clip, weight 1: the 2^32 ring
+    // only while n of them cannot wrap it (validated when ring_bits is 32).
+    const double per_client = std::ceil(a.clip * std::ldexp(1.0, compress::kGdSecFracBits));
+    ring = a.ring_bits == 32 || (a.ring_bits == 0 && static_cast<double>(n) * per_client < 0x1p31)
+               ? crypto::Ring::kRing32
+               : crypto::Ring::kRing64;
+  }
   c.fixed_point.ring = ring;
   c.fixed_point.clip = a.clip;
   c.fixed_point.max_clients = n;
-  ASSIGN_OR_RETURN(c.fixed_point.scale, crypto::FinestScale(n, a.clip, ring));
-  c.max_weight = a.max_weight;
+  if (gdsec_ != nullptr) {
+    c.fixed_point.scale = std::ldexp(1.0, compress::kGdSecFracBits);
+    c.max_weight = 1;
+  } else {
+    ASSIGN_OR_RETURN(c.fixed_point.scale, crypto::FinestScale(n, a.clip, ring));
+    c.max_weight = a.max_weight;
+  }
   c.support_policy = a.policy;
   c.mask_indexing = a.mask_indexing;
   const uint64_t size = compress::KForDensity(d, a.density);
@@ -905,16 +999,25 @@ Status Coordinator::AdvanceRound() {
                          "too few updates: " + std::to_string(round.updates.size()) + " of " +
                              std::to_string(options_.selection.min_clients) + " needed");
     }
-    // Summed in client-id order (std::map): the mean does not depend on arrival order.
+    // Summed in client-id order (std::map): the mean does not depend on arrival order. GD-SEC
+    // sums integers (exact in any order).
     const size_t d = model_.size();
     core::WeightedMeanAggregator aggregator(d);
+    if (gdsec_ != nullptr) round.gdsec_sum.assign(d, 0);
     double loss_sum = 0.0;
     double weight_sum = 0.0;
     std::vector<std::string> refused;
     for (auto& [id, update] : round.updates) {
-      Status added = update.is_dense ? aggregator.Add(update.dense, update.weight)
-                                     : aggregator.AddSparse(update.sparse.indices,
-                                                            update.sparse.values, update.weight);
+      Status added;
+      if (gdsec_ != nullptr) {
+        // AddSent checks the whole message before adding any of it.
+        added = update.is_dense ? InvalidArgumentError("a GD-SEC round takes sparse updates")
+                                : compress::GdSecServer::AddSent(update.sparse, round.gdsec_sum);
+      } else {
+        added = update.is_dense ? aggregator.Add(update.dense, update.weight)
+                                : aggregator.AddSparse(update.sparse.indices, update.sparse.values,
+                                                       update.weight);
+      }
       if (!added.ok()) {
         round.dropped.emplace(id, "refused update: " + added.ToString());
         refused.push_back(id);
@@ -928,9 +1031,15 @@ Status Coordinator::AdvanceRound() {
       return FinishRound(false, {}, "too few valid updates");
     }
     round.summary.train_loss = weight_sum > 0 ? loss_sum / weight_sum : 0.0;
+    for (const auto& [id, update] : round.updates) round.summary.contributors.push_back(id);
+    if (gdsec_ != nullptr) {
+      ASSIGN_OR_RETURN(
+          std::vector<float> gradient,
+          GdSecGradient(*gdsec_, round.gdsec_sum, gdsec_members_, round.summary.contributors));
+      return FinishRound(true, std::move(gradient), "");
+    }
     std::vector<float> mean(d);
     RETURN_IF_ERROR(aggregator.Mean(mean));
-    for (const auto& [id, update] : round.updates) round.summary.contributors.push_back(id);
     return FinishRound(true, std::move(mean), "");
   }
 
@@ -962,16 +1071,27 @@ Status Coordinator::AdvanceRound() {
     return FinishRound(false, {}, reason);
   }
   const secagg::RoundConfig& config = *round.config;
+  for (uint64_t id : result->contributors) {
+    round.summary.contributors.push_back(by_secagg_id_.at(id));
+  }
+  std::sort(round.summary.contributors.begin(), round.summary.contributors.end());
+  if (gdsec_ != nullptr) {
+    // The ring carries GD-SEC's integers (weight 1): the sum is exact.
+    const std::vector<int64_t> sums = secagg::SignedSums(config, *result);
+    round.gdsec_sum.assign(model_.size(), 0);
+    for (size_t i = 0; i < sums.size(); ++i)
+      round.gdsec_sum[config.support.Coordinate(i)] = sums[i];
+    ASSIGN_OR_RETURN(
+        std::vector<float> gradient,
+        GdSecGradient(*gdsec_, round.gdsec_sum, gdsec_members_, round.summary.contributors));
+    return FinishRound(true, std::move(gradient), "");
+  }
   ASSIGN_OR_RETURN(std::vector<double> mean_on_support,
                    secagg::DecodeWeightedMean(config, *result));
   std::vector<float> mean(model_.size(), 0.0f);
   for (size_t i = 0; i < mean_on_support.size(); ++i) {
     mean[config.support.Coordinate(i)] = static_cast<float>(mean_on_support[i]);
   }
-  for (uint64_t id : result->contributors) {
-    round.summary.contributors.push_back(by_secagg_id_.at(id));
-  }
-  std::sort(round.summary.contributors.begin(), round.summary.contributors.end());
   return FinishRound(true, std::move(mean), "");
 }
 
@@ -1002,7 +1122,21 @@ Status Coordinator::FinishRound(bool completed, std::vector<float> mean,
   summary.dense_uplink_bytes = contributors.size() * (model_.size() * sizeof(float) + 32);
   summary.seconds = Seconds(clock_->Now() - round->started);
   completed_rounds_ = round->number;
-  if (completed) {
+  if (completed && gdsec_ != nullptr) {
+    // h moves only now that the round counts: it stays the sum of the committed h_m.
+    RETURN_IF_ERROR(gdsec_->Commit(round->gdsec_sum));
+    gdsec_members_.insert(contributors.begin(), contributors.end());
+    // The sum of the sent differences (global_topk ranks the next support by it).
+    last_aggregate_.resize(model_.size());
+    for (size_t i = 0; i < model_.size(); ++i) {
+      last_aggregate_[i] = static_cast<float>(
+          std::ldexp(static_cast<double>(round->gdsec_sum[i]), -compress::kGdSecFracBits));
+    }
+    last_contributors_ = contributors;
+    if (metrics_ != nullptr) {
+      metrics_->Set("sotto_gdsec_members", static_cast<double>(gdsec_members_.size()));
+    }
+  } else if (completed) {
     last_aggregate_ = std::move(mean);
     last_contributors_ = contributors;
   } else {

@@ -118,6 +118,7 @@ class FederationTlsTest : public ::testing::Test {
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
            ("sotto-tls-e2e-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->test_suite_name() + "-" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "certs");
@@ -159,8 +160,8 @@ class FederationTlsTest : public ::testing::Test {
       << port << R"(, "seed": 3},
       "rounds": {"num_rounds": )"
       << rounds << R"(, "min_clients": 5, "train_timeout_ms": 120000},
-      "compression": {"sparsifier": "SPARSIFIER_TOP_K", "density": 0.1,
-                      "error_feedback": "ERROR_FEEDBACK_CLASSIC"},
+      "compression": )"
+      << compression_ << R"(,
       "secure_aggregation": {"enabled": true, "support_policy": "SUPPORT_POLICY_GLOBAL_TOP_K",
                              "support_density": 0.2, "clip": 8},
       "checkpoint": {"directory": ")"
@@ -269,54 +270,87 @@ class FederationTlsTest : public ::testing::Test {
     return std::stoi(ReadFile(dir_ / ("port-" + tag)));
   }
 
+  // Five `sotto client` processes and `sotto coordinator` over mTLS for 3 rounds; the model
+  // must equal the in-memory run's bit for bit.
+  void ExpectTlsRunMatchesInMemory() {
+    auto coordinator = StartCoordinator(3, 0, "a");
+    const int port = ReadPort("a");
+    ASSERT_GT(port, 0);
+    auto clients = StartClients(port);
+    for (size_t i = 0; i < kClients; ++i) {
+      EXPECT_EQ(clients[i]->Wait(std::chrono::minutes(5)), 0) << "client " << i;
+    }
+    ASSERT_EQ(coordinator->Wait(std::chrono::minutes(1)), 0);
+    const std::vector<float> over_tls = ModelFile(dir_ / "model.bin");
+    const std::vector<float> in_memory = InMemoryModel(3);
+    ASSERT_EQ(over_tls.size(), in_memory.size());
+    ASSERT_GT(over_tls.size(), 0u);
+    EXPECT_EQ(std::memcmp(over_tls.data(), in_memory.data(), over_tls.size() * sizeof(float)), 0);
+    EXPECT_EQ(CountLines(dir_ / "ckpt" / "rounds.jsonl"), 3u);
+    const std::string log = ReadFile(dir_ / "ckpt" / "rounds.jsonl");
+    EXPECT_EQ(log.find("\"outcome\":\"aborted\""), std::string::npos);
+  }
+
+  // kill -9 of the coordinator after two checkpointed rounds, a restart on the same port: the
+  // clients reconnect and the final model equals the uninterrupted run's.
+  void ExpectKillNineAndRestartMatchUninterrupted() {
+    constexpr int kRounds = 5;
+    auto first = StartCoordinator(kRounds, 0, "a");
+    const int port = ReadPort("a");
+    ASSERT_GT(port, 0);
+    auto clients = StartClients(port);
+    // Kill the coordinator once two rounds are checkpointed and logged.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(3);
+    while (CountLines(dir_ / "ckpt" / "rounds.jsonl") < 2 &&
+           std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_GE(CountLines(dir_ / "ckpt" / "rounds.jsonl"), 2u);
+    first->Kill9();
+    // Same configuration on the same port (the fingerprint ignores ports); clients reconnect.
+    auto second = StartCoordinator(kRounds, port, "b");
+    for (size_t i = 0; i < kClients; ++i) {
+      EXPECT_EQ(clients[i]->Wait(std::chrono::minutes(5)), 0) << "client " << i;
+    }
+    ASSERT_EQ(second->Wait(std::chrono::minutes(1)), 0);
+    const std::string second_log = ReadFile(dir_ / "coordinator-b.log");
+    EXPECT_NE(second_log.find("checkpoint_resumed"), std::string::npos) << second_log;
+    const std::vector<float> resumed = ModelFile(dir_ / "model.bin");
+    const std::vector<float> uninterrupted = InMemoryModel(kRounds);
+    ASSERT_EQ(resumed.size(), uninterrupted.size());
+    EXPECT_EQ(std::memcmp(resumed.data(), uninterrupted.data(), resumed.size() * sizeof(float)), 0);
+  }
+
   fs::path dir_;
+  std::string compression_ =
+      R"({"sparsifier": "SPARSIFIER_TOP_K", "density": 0.1,
+          "error_feedback": "ERROR_FEEDBACK_CLASSIC"})";
+};
+
+// GD-SEC instead of top-k with error feedback: the clients' h_m and the coordinator's h go
+// through secure aggregation on the same sparse supports.
+class GdSecFederationTlsTest : public FederationTlsTest {
+ protected:
+  GdSecFederationTlsTest() {
+    compression_ = R"({"gdsec": {"beta": 0.5, "rule": "GD_SEC_RULE_TOP_K", "density": 0.1}})";
+  }
 };
 
 TEST_F(FederationTlsTest, FiveProcessesMatchTheInMemoryRunBitForBit) {
-  auto coordinator = StartCoordinator(3, 0, "a");
-  const int port = ReadPort("a");
-  ASSERT_GT(port, 0);
-  auto clients = StartClients(port);
-  for (size_t i = 0; i < kClients; ++i) {
-    EXPECT_EQ(clients[i]->Wait(std::chrono::minutes(5)), 0) << "client " << i;
-  }
-  ASSERT_EQ(coordinator->Wait(std::chrono::minutes(1)), 0);
-  const std::vector<float> over_tls = ModelFile(dir_ / "model.bin");
-  const std::vector<float> in_memory = InMemoryModel(3);
-  ASSERT_EQ(over_tls.size(), in_memory.size());
-  ASSERT_GT(over_tls.size(), 0u);
-  EXPECT_EQ(std::memcmp(over_tls.data(), in_memory.data(), over_tls.size() * sizeof(float)), 0);
-  EXPECT_EQ(CountLines(dir_ / "ckpt" / "rounds.jsonl"), 3u);
-  const std::string log = ReadFile(dir_ / "ckpt" / "rounds.jsonl");
-  EXPECT_EQ(log.find("\"outcome\":\"aborted\""), std::string::npos);
+  ExpectTlsRunMatchesInMemory();
 }
 
 TEST_F(FederationTlsTest, KillNineAndRestartResumesToTheUninterruptedModel) {
-  constexpr int kRounds = 5;
-  auto first = StartCoordinator(kRounds, 0, "a");
-  const int port = ReadPort("a");
-  ASSERT_GT(port, 0);
-  auto clients = StartClients(port);
-  // Kill the coordinator once two rounds are checkpointed and logged.
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(3);
-  while (CountLines(dir_ / "ckpt" / "rounds.jsonl") < 2 &&
-         std::chrono::steady_clock::now() < give_up) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  ASSERT_GE(CountLines(dir_ / "ckpt" / "rounds.jsonl"), 2u);
-  first->Kill9();
-  // Same configuration on the same port (the fingerprint ignores ports); clients reconnect.
-  auto second = StartCoordinator(kRounds, port, "b");
-  for (size_t i = 0; i < kClients; ++i) {
-    EXPECT_EQ(clients[i]->Wait(std::chrono::minutes(5)), 0) << "client " << i;
-  }
-  ASSERT_EQ(second->Wait(std::chrono::minutes(1)), 0);
-  const std::string second_log = ReadFile(dir_ / "coordinator-b.log");
-  EXPECT_NE(second_log.find("checkpoint_resumed"), std::string::npos) << second_log;
-  const std::vector<float> resumed = ModelFile(dir_ / "model.bin");
-  const std::vector<float> uninterrupted = InMemoryModel(kRounds);
-  ASSERT_EQ(resumed.size(), uninterrupted.size());
-  EXPECT_EQ(std::memcmp(resumed.data(), uninterrupted.data(), resumed.size() * sizeof(float)), 0);
+  ExpectKillNineAndRestartMatchUninterrupted();
+}
+
+TEST_F(GdSecFederationTlsTest, FiveProcessesMatchTheInMemoryRunBitForBit) {
+  ExpectTlsRunMatchesInMemory();
+}
+
+// The coordinator's h comes back from the checkpoint; the clients keep their h_m.
+TEST_F(GdSecFederationTlsTest, KillNineAndRestartResumesToTheUninterruptedModel) {
+  ExpectKillNineAndRestartMatchUninterrupted();
 }
 
 }  // namespace

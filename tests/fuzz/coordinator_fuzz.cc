@@ -2,8 +2,10 @@
 // the in-memory transport's frame decoder: what an authenticated but hostile client can send.
 //
 // The harness connects three clients (secure aggregation needs three), says Hello for each, and
-// lets the coordinator start a secure round; the fuzzed client "mallory" is selected and holds
-// a RoundStart, the two others stay silent. The input is then a sequence of chunks,
+// lets the coordinator start a round; the fuzzed client "mallory" is selected and holds a
+// RoundStart, the two others stay silent. Every input runs twice: against a secure round with
+// top-k updates, and against a plain GD-SEC round that counts with mallory alone (so what it
+// sends reaches GD-SEC's sum, h and the strategy). The input is then a sequence of chunks,
 // each a 2-byte little-endian length and that many bytes:
 //   - a chunk that parses as an Envelope is sent as one; if the flag bit of the chunk's length
 //     (0x8000) is set, its run id and round id are first set to the current ones, so that it
@@ -33,26 +35,32 @@
 namespace sotto {
 namespace {
 
-coordinator::CoordinatorOptions Options() {
+coordinator::CoordinatorOptions Options(bool gdsec) {
   coordinator::CoordinatorOptions o;
   o.num_rounds = 2;
   o.selection.min_clients = 3;
   o.initial_model.assign(64, 0.25f);
+  o.deadlines.train = std::chrono::seconds(20);
+  if (gdsec) {
+    o.selection.min_clients = 1;
+    o.compression.mutable_gdsec()->set_beta(0.5);
+    o.compression.mutable_gdsec()->set_density(0.25);
+    return o;
+  }
   o.compression.set_sparsifier(proto::SPARSIFIER_TOP_K);
   o.compression.set_density(0.25);
   o.secure_aggregation.enabled = true;
   o.secure_aggregation.policy = secagg::SupportPolicy::kSharedRandom;
   o.secure_aggregation.density = 0.25;
-  o.deadlines.train = std::chrono::seconds(20);
   return o;
 }
 
-void Run(const uint8_t* data, size_t size) {
+void Run(const uint8_t* data, size_t size, bool gdsec) {
   FakeClock clock;
   net::MemoryNetwork network;
   auto listener = network.Listen("coordinator", "coordinator");
   SOTTO_CHECK(listener.ok());
-  auto made = coordinator::Coordinator::Create(Options(), &clock, nullptr);
+  auto made = coordinator::Coordinator::Create(Options(gdsec), &clock, nullptr);
   SOTTO_CHECK(made.ok()) << made.status();
   std::unique_ptr<coordinator::Coordinator> c = *std::move(made);
   (*listener)->Start([&](std::shared_ptr<net::Connection> conn) { c->Accept(std::move(conn)); });
@@ -85,6 +93,7 @@ void Run(const uint8_t* data, size_t size) {
     SOTTO_CHECK(c->model().size() == 64);
     for (float v : c->model()) SOTTO_CHECK(std::isfinite(v));
     SOTTO_CHECK(c->connected_clients() <= 3);
+    SOTTO_CHECK(c->gdsec_h().size() == (gdsec ? 64u : 0u));
   };
   size_t pos = 0;
   while (pos + 2 <= size) {
@@ -117,6 +126,7 @@ void Run(const uint8_t* data, size_t size) {
 }  // namespace sotto
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  sotto::Run(data, size);
+  sotto::Run(data, size, /*gdsec=*/false);
+  sotto::Run(data, size, /*gdsec=*/true);
   return 0;
 }

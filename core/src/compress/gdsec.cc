@@ -316,15 +316,37 @@ GdSecServer::GdSecServer(const GdSecOptions& options, size_t dim)
     : beta_q_(GdSecBetaQ(options.beta)), h_(dim, 0) {}
 
 Status GdSecServer::Step(std::span<const int64_t> sum_q, std::span<float> gradient) {
+  RETURN_IF_ERROR(Estimate(sum_q, gradient));
+  return Commit(sum_q);
+}
+
+Status GdSecServer::Estimate(std::span<const int64_t> sum_q, std::span<float> gradient) const {
   if (sum_q.size() != h_.size() || gradient.size() != h_.size()) {
-    return Invalid("Step: sum_q has " + std::to_string(sum_q.size()) + " values, gradient " +
+    return Invalid("Estimate: sum_q has " + std::to_string(sum_q.size()) + " values, gradient " +
                    std::to_string(gradient.size()) + ", the server " + std::to_string(h_.size()));
   }
   for (size_t i = 0; i < h_.size(); ++i) {
     gradient[i] =
         static_cast<float>(HToDouble(h_[i]) + static_cast<double>(sum_q[i]) * kInvFracScale);
-    h_[i] = WrapAdd(h_[i], WrapMul(beta_q_, sum_q[i]));
   }
+  return OkStatus();
+}
+
+Status GdSecServer::Commit(std::span<const int64_t> sum_q) {
+  if (sum_q.size() != h_.size()) {
+    return Invalid("Commit: sum_q has " + std::to_string(sum_q.size()) + " values, the server " +
+                   std::to_string(h_.size()));
+  }
+  for (size_t i = 0; i < h_.size(); ++i) h_[i] = WrapAdd(h_[i], WrapMul(beta_q_, sum_q[i]));
+  return OkStatus();
+}
+
+Status GdSecServer::Restore(std::span<const int64_t> h_fixed) {
+  if (h_fixed.size() != h_.size()) {
+    return Invalid("Restore: h has " + std::to_string(h_fixed.size()) + " values, the server " +
+                   std::to_string(h_.size()));
+  }
+  h_.assign(h_fixed.begin(), h_fixed.end());
   return OkStatus();
 }
 

@@ -33,7 +33,7 @@ constexpr char kCoordinatorJson[] = R"json({
   "tls": {"ca_file": "pki/ca.pem"},
   "net": {"max_connections": 64, "handshake_timeout_ms": 3000, "idle_timeout_ms": 0,
           "max_model_frame_bytes": 1000000, "max_update_frame_bytes": 500000},
-  "rounds": {"num_rounds": 4, "fraction": 0.5, "min_clients": 2, "max_clients": 8,
+  "rounds": {"num_rounds": 4, "fraction": 0.5, "min_clients": 3, "max_clients": 8,
              "over_selection": 0.25, "train_timeout_ms": 20000, "unmask_timeout_ms": 7000},
   "model": {"kind": "mlp", "input_dim": 20, "num_classes": 2, "hidden": [32], "init_seed": 9},
   "strategy": {"name": "fedadam", "server_lr": 0.1, "beta1": 0.8, "beta2": 0.95, "tau": 0.01},
@@ -155,7 +155,7 @@ TEST(FederationConfigTest, FullCoordinatorConfig) {
   EXPECT_EQ(o.seed, 5u);
   EXPECT_EQ(o.num_rounds, 4u);
   EXPECT_DOUBLE_EQ(o.selection.fraction, 0.5);
-  EXPECT_EQ(o.selection.min_clients, 2u);
+  EXPECT_EQ(o.selection.min_clients, 3u);
   EXPECT_EQ(o.selection.max_clients, 8u);
   EXPECT_DOUBLE_EQ(o.selection.over_selection, 0.25);
   EXPECT_EQ(o.deadlines.train, std::chrono::milliseconds(20000));
@@ -224,6 +224,28 @@ TEST(FederationConfigTest, FullCoordinatorConfig) {
   EXPECT_FALSE(o.evaluate(std::vector<float>(3)).ok());  // wrong size: refused, not a crash
 }
 
+TEST(FederationConfigTest, GdSecIsCarriedToTheCoordinator) {
+  std::string json = Edit(kCoordinatorJson, "compression",
+                          R"({"gdsec": {"beta": 0.25, "rule": "GD_SEC_RULE_THRESHOLD", "xi": 2,
+                         "norm_threshold": true},
+               "value_coding": "VALUE_CODING_FP16"})");
+  json = Edit(json, "checkpoint.every_rounds", "1");
+  StatusOr<CoordinatorSetup> setup = Coordinator(json);
+  ASSERT_TRUE(setup.ok()) << setup.status();
+  const proto::CompressionConfig& c = setup->options.compression;
+  ASSERT_TRUE(proto::IsGdSec(c));
+  EXPECT_FALSE(proto::IsDense(c));
+  StatusOr<compress::GdSecOptions> g = proto::GdSecOptionsFromProto(c);
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_DOUBLE_EQ(g->beta, 0.25);
+  EXPECT_EQ(g->rule, compress::GdSecRule::kThreshold);
+  EXPECT_DOUBLE_EQ(g->xi, 2.0);
+  EXPECT_TRUE(g->norm_threshold);
+  EXPECT_EQ(g->value_coding, compress::ValueCoding::kFp16);
+  // The sparsifier conversion refuses it rather than ignoring the gdsec field.
+  EXPECT_FALSE(proto::CompressorOptionsFromProto(c).ok());
+}
+
 TEST(FederationConfigTest, CoordinatorDefaults) {
   StatusOr<CoordinatorSetup> setup = Coordinator(R"({
     "model": {"kind": "logistic", "input_dim": 20},
@@ -262,8 +284,9 @@ TEST(FederationConfigTest, CoordinatorDefaults) {
 
 TEST(FederationConfigTest, SecureAggregationDefaults) {
   // Sparse updates: the global top-k support; the recommended SecAgg+ degree when absent.
-  std::string json = Edit(Erase(Erase(kCoordinatorJson, "secure_aggregation"), "rounds"),
-                          "secure_aggregation.enabled", "true");
+  std::string json =
+      Edit(Edit(Erase(kCoordinatorJson, "secure_aggregation"), "rounds", R"({"min_clients": 3})"),
+           "secure_aggregation.enabled", "true");
   StatusOr<CoordinatorSetup> setup = Coordinator(json);
   ASSERT_TRUE(setup.ok()) << setup.status();
   const coordinator::SecureAggregationOptions defaults;
@@ -420,7 +443,23 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"compression.density", "0", "compression.density"},
         BadValue{"compression.density", "1.5", "compression.density"},
         BadValue{"compression.averaging_period", "-1", "compression.averaging_period"},
-        BadValue{"compression.gdsec", R"({"beta": 0.5})", "compression.gdsec"},
+        // GD-SEC: not with a sparsifier; beta required; its rule's parameters.
+        BadValue{"compression.gdsec", R"({"beta": 0.5, "density": 0.1})",
+                 "compression.gdsec: GD-SEC selects its own coordinates"},
+        BadValue{"compression", R"({"gdsec": {"density": 0.1}})", "compression.gdsec.beta"},
+        BadValue{"compression", R"({"gdsec": {"beta": 1.5, "density": 0.1}})",
+                 "compression.gdsec.beta"},
+        BadValue{"compression", R"({"gdsec": {"beta": 0.5}})", "compression.gdsec.density"},
+        BadValue{"compression",
+                 R"({"gdsec": {"beta": 0.5, "rule": "GD_SEC_RULE_THRESHOLD", "xi": -1}})",
+                 "compression.gdsec.xi"},
+        BadValue{"compression",
+                 R"({"gdsec": {"beta": 0.5, "density": 0.1},
+                     "error_feedback": "ERROR_FEEDBACK_CLASSIC"})",
+                 "compression.gdsec: GD-SEC has its own error correction"},
+        // A GD-SEC config whose checkpoints would lag its h (every_rounds is 2 here).
+        BadValue{"compression", R"({"gdsec": {"beta": 0.5, "density": 0.1}})",
+                 "checkpoint.every_rounds: GD-SEC"},
         BadValue{"secure_aggregation.ring_bits", "16", "secure_aggregation.ring_bits"},
         BadValue{"secure_aggregation.clip", "0", "secure_aggregation.clip"},
         BadValue{"secure_aggregation.clip", "1e9", "secure_aggregation.clip"},
@@ -667,7 +706,8 @@ TEST(FederationConfigTest, FingerprintCoversTheRunNotTheDeployment) {
            "coordinator.seed", "1");
   EXPECT_EQ(FingerprintOf(minimal), FingerprintOf(explicit_defaults));
   // An absent degree (the recommended one) is not the complete graph.
-  const std::string secure = Edit(minimal, "secure_aggregation.enabled", "true");
+  const std::string secure =
+      Edit(Edit(minimal, "secure_aggregation.enabled", "true"), "rounds.min_clients", "3");
   EXPECT_NE(FingerprintOf(secure), FingerprintOf(Edit(secure, "secure_aggregation.degree", "0")));
 }
 

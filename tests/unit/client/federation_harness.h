@@ -82,6 +82,7 @@ class Federation {
     if (num_clients == 0) return;
     auto problem = learn::MakeLogisticRegression(600, kFeatures, 1e-3, 5);
     SOTTO_CHECK(problem.ok());
+    data_ = problem->data;
     auto parts = learn::PartitionIid(problem->data.num_samples, num_clients, 9);
     SOTTO_CHECK(parts.ok());
     for (size_t i = 0; i < num_clients; ++i) {
@@ -132,11 +133,15 @@ class Federation {
     network_.RunUntilIdle();
   }
 
-  Status StartClients() {
+  // `wrap(i, dialer)` may replace client i's dialer (e.g. by a BreakingDialer).
+  Status StartClients(
+      const std::function<std::shared_ptr<net::Dialer>(size_t, std::shared_ptr<net::Dialer>)>&
+          wrap = {}) {
     for (size_t i = 0; i < clients_.size(); ++i) {
       ClientSlot& slot = *clients_[i];
       ASSIGN_OR_RETURN(std::shared_ptr<net::Dialer> dialer,
                        network_.NewDialer("coordinator", slot.id));
+      if (wrap) dialer = wrap(i, std::move(dialer));
       ASSIGN_OR_RETURN(slot.client,
                        client::Client::Create(client_options_[i], slot.trainer.get(), dialer));
       slot.thread = std::thread([&slot] {
@@ -187,6 +192,8 @@ class Federation {
   size_t num_clients() const { return clients_.size(); }
   const Status& tick_error() const { return tick_error_; }
   coordinator::CoordinatorOptions& options() { return options_; }
+  // The whole problem the clients' parts come from (all of it: for evaluations).
+  const learn::Dataset& data() const { return data_; }
 
  private:
   coordinator::CoordinatorOptions options_;
@@ -196,7 +203,68 @@ class Federation {
   std::unique_ptr<coordinator::Coordinator> coordinator_;
   std::vector<std::unique_ptr<ClientSlot>> clients_;
   std::vector<client::ClientOptions> client_options_;
+  learn::Dataset data_;
   Status tick_error_;
+};
+
+// A connection that breaks itself instead of sending a given message type in a given round:
+// the client disappears mid-round, as if its process died.
+class BreakingDialer final : public net::Dialer {
+ public:
+  BreakingDialer(std::shared_ptr<net::Dialer> inner, net::MemoryNetwork* network,
+                 proto::Envelope::BodyCase body, uint64_t round)
+      : inner_(std::move(inner)), network_(network), body_(body), round_(round) {}
+
+  void Dial(net::DialHandler on_done) override {
+    inner_->Dial([this, on_done](StatusOr<std::shared_ptr<net::Connection>> c) {
+      if (!c.ok()) {
+        on_done(std::move(c));
+        return;
+      }
+      on_done(std::shared_ptr<net::Connection>(
+          std::make_shared<Breaking>(*std::move(c), network_, body_, round_, &broken_)));
+    });
+  }
+  bool broken() const { return broken_; }
+
+ private:
+  class Breaking final : public net::Connection {
+   public:
+    Breaking(std::shared_ptr<net::Connection> inner, net::MemoryNetwork* network,
+             proto::Envelope::BodyCase body, uint64_t round, std::atomic<bool>* broken)
+        : inner_(std::move(inner)),
+          network_(network),
+          body_(body),
+          round_(round),
+          broken_(broken) {}
+    const std::string& peer_id() const override { return inner_->peer_id(); }
+    uint64_t id() const override { return inner_->id(); }
+    void Start(net::ConnectionCallbacks callbacks) override { inner_->Start(std::move(callbacks)); }
+    Status Send(const proto::Envelope& envelope) override {
+      if (!*broken_ && envelope.body_case() == body_ && envelope.round_id() == round_) {
+        *broken_ = true;
+        network_->Disconnect(*inner_);
+        return UnavailableError("link broken by the test");
+      }
+      return inner_->Send(envelope);
+    }
+    void Close() override { inner_->Close(); }
+    bool is_open() const override { return inner_->is_open(); }
+    net::ConnectionStats stats() const override { return inner_->stats(); }
+
+   private:
+    std::shared_ptr<net::Connection> inner_;
+    net::MemoryNetwork* network_;
+    proto::Envelope::BodyCase body_;
+    uint64_t round_;
+    std::atomic<bool>* broken_;
+  };
+
+  std::shared_ptr<net::Dialer> inner_;
+  net::MemoryNetwork* network_;
+  proto::Envelope::BodyCase body_;
+  uint64_t round_;
+  std::atomic<bool> broken_{false};
 };
 
 }  // namespace sotto::testing

@@ -6,14 +6,17 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "federation_harness.h"
 #include "sotto/net/inbox.h"
+#include "sotto/proto/compress_convert.h"
 
 namespace sotto {
 namespace {
 
+using testing::BreakingDialer;
 using testing::Federation;
 using testing::SecureSmallFederation;
 using testing::SmallFederation;
@@ -108,66 +111,6 @@ TEST(FederationTest, SecureRoundsAggregateEveryClientOnTheSupport) {
 TEST(FederationTest, PlainRoundsMatchTheirOwnRerunBitForBit) {
   EXPECT_TRUE(BitEqual(RunFederation(SmallFederation(4), 4), RunFederation(SmallFederation(4), 4)));
 }
-
-// A connection that breaks itself instead of sending a given message type in a given round:
-// the client disappears mid-round, as if its process died.
-class BreakingDialer final : public net::Dialer {
- public:
-  BreakingDialer(std::shared_ptr<net::Dialer> inner, net::MemoryNetwork* network,
-                 proto::Envelope::BodyCase body, uint64_t round)
-      : inner_(std::move(inner)), network_(network), body_(body), round_(round) {}
-
-  void Dial(net::DialHandler on_done) override {
-    inner_->Dial([this, on_done](StatusOr<std::shared_ptr<net::Connection>> c) {
-      if (!c.ok()) {
-        on_done(std::move(c));
-        return;
-      }
-      on_done(std::shared_ptr<net::Connection>(
-          std::make_shared<Breaking>(*std::move(c), network_, body_, round_, &broken_)));
-    });
-  }
-  bool broken() const { return broken_; }
-
- private:
-  class Breaking final : public net::Connection {
-   public:
-    Breaking(std::shared_ptr<net::Connection> inner, net::MemoryNetwork* network,
-             proto::Envelope::BodyCase body, uint64_t round, std::atomic<bool>* broken)
-        : inner_(std::move(inner)),
-          network_(network),
-          body_(body),
-          round_(round),
-          broken_(broken) {}
-    const std::string& peer_id() const override { return inner_->peer_id(); }
-    uint64_t id() const override { return inner_->id(); }
-    void Start(net::ConnectionCallbacks callbacks) override { inner_->Start(std::move(callbacks)); }
-    Status Send(const proto::Envelope& envelope) override {
-      if (!*broken_ && envelope.body_case() == body_ && envelope.round_id() == round_) {
-        *broken_ = true;
-        network_->Disconnect(*inner_);
-        return UnavailableError("link broken by the test");
-      }
-      return inner_->Send(envelope);
-    }
-    void Close() override { inner_->Close(); }
-    bool is_open() const override { return inner_->is_open(); }
-    net::ConnectionStats stats() const override { return inner_->stats(); }
-
-   private:
-    std::shared_ptr<net::Connection> inner_;
-    net::MemoryNetwork* network_;
-    proto::Envelope::BodyCase body_;
-    uint64_t round_;
-    std::atomic<bool>* broken_;
-  };
-
-  std::shared_ptr<net::Dialer> inner_;
-  net::MemoryNetwork* network_;
-  proto::Envelope::BodyCase body_;
-  uint64_t round_;
-  std::atomic<bool> broken_{false};
-};
 
 TEST(FederationTest, ClientLostAfterShareKeysIsRecoveredAndTheRoundCompletesAtItsDeadline) {
   coordinator::CoordinatorOptions options = SecureSmallFederation(5);
@@ -480,6 +423,266 @@ TEST(RoundSummaryJsonTest, EscapesAndListsEverything) {
   EXPECT_NE(json.find("\"dropped\":{\"b\\\"q\":\"no update by the deadline\"}"), std::string::npos);
   EXPECT_NE(json.find("\"eval_accuracy\":0.5"), std::string::npos);
   EXPECT_EQ(json.find("eval_loss"), std::string::npos);
+}
+
+// ---- GD-SEC over the network ----------------------------------------------------------------
+
+coordinator::CoordinatorOptions GdSecFederation(size_t clients) {
+  coordinator::CoordinatorOptions o = SmallFederation(clients);
+  o.compression.Clear();
+  proto::GdSecConfig* g = o.compression.mutable_gdsec();
+  g->set_beta(0.5);
+  g->set_rule(proto::GD_SEC_RULE_TOP_K);
+  g->set_density(0.1);
+  return o;
+}
+
+// GD-SEC's invariant: the coordinator's h equals the sum of the clients' h_m, bit for bit (both
+// are wrapping int64 sums).
+void ExpectServerHIsTheSumOfTheClients(Federation& f) {
+  std::span<const int64_t> h = f.coordinator().gdsec_h();
+  ASSERT_EQ(h.size(), f.coordinator().model().size());
+  std::vector<uint64_t> sum(h.size(), 0);
+  for (size_t i = 0; i < f.num_clients(); ++i) {
+    const std::vector<int64_t> hm = f.client(i).client->gdsec_h();
+    if (hm.empty()) continue;  // it never ran a GD-SEC round
+    ASSERT_EQ(hm.size(), h.size());
+    for (size_t j = 0; j < h.size(); ++j) sum[j] += static_cast<uint64_t>(hm[j]);
+  }
+  size_t mismatches = 0;
+  size_t nonzero = 0;
+  for (size_t j = 0; j < h.size(); ++j) {
+    mismatches += static_cast<int64_t>(sum[j]) != h[j] ? 1 : 0;
+    nonzero += h[j] != 0 ? 1 : 0;
+  }
+  EXPECT_EQ(mismatches, 0u);
+  EXPECT_GT(nonzero, 0u);  // not trivially equal
+}
+
+std::set<std::string> ContributorsOf(const coordinator::Coordinator& c) {
+  std::set<std::string> all;
+  for (const auto& round : c.history())
+    all.insert(round.contributors.begin(), round.contributors.end());
+  return all;
+}
+
+TEST(GdSecFederationTest, PlainRoundsKeepTheServersHEqualToTheClientsSum) {
+  coordinator::CoordinatorOptions options = GdSecFederation(5);
+  options.compression.set_value_coding(proto::VALUE_CODING_FP16);
+  options.selection.fraction = 0.6;  // 3 of 5 a round: stale h_m of the others stay in h
+  options.selection.min_clients = 3;
+  options.num_rounds = 6;
+  Federation f(options, 5);
+  ASSERT_TRUE(f.StartCoordinator().ok());
+  ASSERT_TRUE(f.StartClients().ok());
+  ASSERT_TRUE(f.PumpUntil([&] { return f.coordinator().connected_clients() == 5; },
+                          std::chrono::seconds(60), /*tick=*/false));
+  ASSERT_TRUE(f.RunToEnd()) << f.tick_error();
+  const auto& history = f.coordinator().history();
+  ASSERT_EQ(history.size(), 6u);
+  for (const auto& round : history) {
+    EXPECT_EQ(round.outcome, "completed");
+    EXPECT_EQ(round.contributors.size(), 3u);
+    // 10 % of the coordinates, fp16 values, Golomb-coded gaps.
+    EXPECT_LT(round.uplink_bytes, round.dense_uplink_bytes / 4);
+  }
+  EXPECT_EQ(f.coordinator().gdsec_members(), ContributorsOf(f.coordinator()));
+  EXPECT_GT(f.coordinator().gdsec_members().size(), 3u);
+  ExpectServerHIsTheSumOfTheClients(f);
+  for (size_t i = 0; i < f.num_clients(); ++i) {
+    EXPECT_TRUE(f.client(i).result.ok()) << f.client(i).result;
+  }
+  EXPECT_FALSE(BitEqual(ModelOf(f.coordinator()), options.initial_model));
+  EXPECT_EQ(f.metrics().Value("sotto_gdsec_members"),
+            static_cast<double>(f.coordinator().gdsec_members().size()));
+}
+
+TEST(GdSecFederationTest, RunsAreDeterministic) {
+  coordinator::CoordinatorOptions options = GdSecFederation(4);
+  options.compression.mutable_gdsec()->set_rule(proto::GD_SEC_RULE_THRESHOLD);
+  options.compression.mutable_gdsec()->set_xi(0.5);
+  const std::vector<float> a = RunFederation(options, 4);
+  EXPECT_TRUE(BitEqual(a, RunFederation(options, 4)));
+  EXPECT_FALSE(BitEqual(a, options.initial_model));
+}
+
+TEST(GdSecFederationTest, ThresholdRuleSendsEverythingFirstAndLessOnceTheModelMoves) {
+  coordinator::CoordinatorOptions options = GdSecFederation(4);
+  options.compression.mutable_gdsec()->set_rule(proto::GD_SEC_RULE_THRESHOLD);
+  options.compression.mutable_gdsec()->set_xi(1.0);
+  options.num_rounds = 5;
+  Federation f(options, 4);
+  ASSERT_TRUE(f.StartCoordinator().ok());
+  ASSERT_TRUE(f.StartClients().ok());
+  ASSERT_TRUE(f.RunToEnd()) << f.tick_error();
+  const auto& history = f.coordinator().history();
+  ASSERT_EQ(history.size(), 5u);
+  // No movement before round 1: every coordinate goes (a little over the dense bytes); then
+  // only those whose difference beats xi times the model's movement since.
+  EXPECT_GT(history[0].uplink_bytes, history[0].dense_uplink_bytes * 9 / 10);
+  for (size_t r = 1; r < history.size(); ++r) {
+    EXPECT_LT(history[r].uplink_bytes, history[0].uplink_bytes * 3 / 4) << "round " << r + 1;
+  }
+  ExpectServerHIsTheSumOfTheClients(f);
+}
+
+TEST(GdSecFederationTest, LearnsLikeDenseRounds) {
+  auto run = [](coordinator::CoordinatorOptions options) {
+    options.num_rounds = 10;
+    Federation f(options, 4);
+    const learn::Dataset& data = f.data();
+    std::unique_ptr<learn::Model> model = *learn::MakeModel(testing::LogisticSpec());
+    f.options().evaluate =
+        [&](std::span<const float> params) -> StatusOr<std::pair<double, double>> {
+      learn::EvalResult r = learn::EvaluateDataset(*model, params, data);
+      return std::make_pair(r.loss, r.accuracy);
+    };
+    EXPECT_TRUE(f.StartCoordinator().ok());
+    EXPECT_TRUE(f.StartClients().ok());
+    EXPECT_TRUE(f.RunToEnd()) << f.tick_error();
+    uint64_t uplink = 0;
+    for (const auto& round : f.coordinator().history()) uplink += round.uplink_bytes;
+    const auto& last = f.coordinator().history().back();
+    std::printf("%s: test loss %.4f, accuracy %.4f, uplink %llu bytes in 10 rounds\n",
+                proto::IsGdSec(options.compression) ? "GD-SEC top-k 10 %" : "dense",
+                *last.eval_loss, *last.eval_accuracy, static_cast<unsigned long long>(uplink));
+    return std::make_pair(*last.eval_loss, uplink);
+  };
+  coordinator::CoordinatorOptions dense = SmallFederation(4);
+  dense.compression.Clear();
+  const auto [dense_loss, dense_uplink] = run(dense);
+  const auto [gdsec_loss, gdsec_uplink] = run(GdSecFederation(4));
+  std::unique_ptr<learn::Model> model = *learn::MakeModel(testing::LogisticSpec());
+  const double initial_loss =
+      learn::EvaluateDataset(*model, dense.initial_model, Federation(dense, 1).data()).loss;
+  EXPECT_LT(dense_loss, initial_loss * 0.9);  // the problem is being learned at all
+  EXPECT_LT(gdsec_loss, dense_loss * 1.05);
+  EXPECT_LT(gdsec_uplink, dense_uplink / 4);
+}
+
+TEST(GdSecFederationTest, SecureRoundWithADropoutKeepsHExact) {
+  coordinator::CoordinatorOptions options = GdSecFederation(5);
+  options.secure_aggregation.enabled = true;
+  options.secure_aggregation.policy = secagg::SupportPolicy::kGlobalTopK;
+  options.secure_aggregation.density = 0.2;
+  options.secure_aggregation.clip = 8.0;
+  options.selection.min_clients = 4;
+  options.deadlines.masked_input = std::chrono::milliseconds(500);
+  Federation f(options, 5);
+  ASSERT_TRUE(f.StartCoordinator().ok());
+  std::shared_ptr<BreakingDialer> breaking;
+  // Client 4 loses its link instead of sending its masked input in round 2.
+  ASSERT_TRUE(f.StartClients([&](size_t i, std::shared_ptr<net::Dialer> d) {
+                 if (i != 4) return d;
+                 breaking = std::make_shared<BreakingDialer>(d, &f.network(),
+                                                             proto::Envelope::kMaskedInput, 2);
+                 return std::shared_ptr<net::Dialer>(breaking);
+               }).ok());
+  ASSERT_TRUE(f.PumpUntil([&] { return f.coordinator().connected_clients() == 5; },
+                          std::chrono::seconds(60), /*tick=*/false));
+  ASSERT_TRUE(f.RunToEnd()) << f.tick_error();
+  EXPECT_TRUE(breaking->broken());
+  const auto& history = f.coordinator().history();
+  ASSERT_EQ(history.size(), 3u);
+  for (const auto& round : history) EXPECT_EQ(round.outcome, "completed");
+  EXPECT_EQ(history[1].contributors.size(), 4u);
+  EXPECT_EQ(history[1].dropped.count("client-4"), 1u);
+  EXPECT_EQ(f.client(4).client->stats().rounds_dropped, 1u);
+  // Client 4 rolled its h_m back: h is still the clients' sum.
+  ExpectServerHIsTheSumOfTheClients(f);
+  EXPECT_EQ(f.coordinator().gdsec_members().size(), 5u);
+}
+
+TEST(GdSecFederationTest, RestartFromCheckpointGivesTheUninterruptedModelAndH) {
+  coordinator::CoordinatorOptions options = GdSecFederation(4);
+  options.secure_aggregation.enabled = true;
+  options.secure_aggregation.policy = secagg::SupportPolicy::kGlobalTopK;
+  options.secure_aggregation.density = 0.3;
+  options.secure_aggregation.clip = 8.0;
+  options.num_rounds = 4;
+  std::vector<int64_t> uninterrupted_h;
+  std::vector<float> uninterrupted;
+  {
+    Federation f(options, 4);
+    ASSERT_TRUE(f.StartCoordinator().ok());
+    ASSERT_TRUE(f.StartClients().ok());
+    ASSERT_TRUE(f.RunToEnd()) << f.tick_error();
+    uninterrupted = ModelOf(f.coordinator());
+    uninterrupted_h.assign(f.coordinator().gdsec_h().begin(), f.coordinator().gdsec_h().end());
+  }
+  TempDir dir;
+  options.checkpoint_dir = dir.path();
+  Federation f(options, 4);
+  ASSERT_TRUE(f.StartCoordinator().ok());
+  ASSERT_TRUE(f.StartClients().ok());
+  ASSERT_TRUE(f.PumpUntil([&] { return f.coordinator().history().size() >= 2; }));
+  f.CrashCoordinator();
+  ASSERT_TRUE(f.StartCoordinator().ok());
+  EXPECT_EQ(f.coordinator().resumed_from(), std::optional<uint64_t>(2));
+  EXPECT_EQ(f.coordinator().gdsec_members().size(), 4u);
+  ASSERT_TRUE(f.RunToEnd()) << f.tick_error();
+  EXPECT_TRUE(BitEqual(ModelOf(f.coordinator()), uninterrupted));
+  EXPECT_TRUE(std::equal(f.coordinator().gdsec_h().begin(), f.coordinator().gdsec_h().end(),
+                         uninterrupted_h.begin(), uninterrupted_h.end()));
+  ExpectServerHIsTheSumOfTheClients(f);
+}
+
+TEST(GdSecFederationTest, MemberThatLostItsStateIsRefused) {
+  coordinator::CoordinatorOptions options = GdSecFederation(2);
+  options.num_rounds = 1;
+  Federation f(options, 2);
+  ASSERT_TRUE(f.StartCoordinator().ok());
+  ASSERT_TRUE(f.StartClients().ok());
+  ASSERT_TRUE(f.RunToEnd()) << f.tick_error();
+  const uint64_t run_id = f.coordinator().run_id();
+  // client-0 comes back as a new process (no run id): its h_m is gone, the server's h has it.
+  RawClient lost = RawClient::Connect(f, "client-0");
+  ASSERT_TRUE(lost.connection->Send(Hello(1, 1, "client-0")).ok());
+  const proto::Envelope refused = lost.Next(f);
+  ASSERT_TRUE(refused.welcome().has_refused());
+  EXPECT_EQ(refused.welcome().refused().reason(), proto::REFUSAL_REASON_STATE_LOST);
+  EXPECT_EQ(refused.welcome().refused().retry_after_ms(), 0u);
+  // With the run's id (the same process, reconnecting) it is welcome; so is a newcomer.
+  RawClient back = RawClient::Connect(f, "client-1");
+  proto::Envelope hello = Hello(1, 1, "client-1");
+  hello.mutable_hello()->set_last_run_id(run_id);
+  ASSERT_TRUE(back.connection->Send(hello).ok());
+  EXPECT_TRUE(back.Next(f).welcome().has_accepted());
+  RawClient fresh = RawClient::Connect(f, "client-9");
+  ASSERT_TRUE(fresh.connection->Send(Hello(1, 1, "client-9")).ok());
+  EXPECT_TRUE(fresh.Next(f).welcome().has_accepted());
+}
+
+TEST(GdSecFederationTest, ConfigurationsThatWouldBreakHAreRefused) {
+  coordinator::CoordinatorOptions options = GdSecFederation(3);
+  options.checkpoint_dir = "/tmp/unused";
+  options.checkpoint_every = 2;
+  Status s = coordinator::ValidateCoordinatorOptions(options);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("checkpoint.every_rounds"), std::string::npos) << s;
+  options.checkpoint_every = 1;
+  EXPECT_TRUE(coordinator::ValidateCoordinatorOptions(options).ok());
+
+  // A 2^32 ring holds 2^31 / ceil(clip * 2^24) clients' integers: 31 at clip 4.
+  options.secure_aggregation.enabled = true;
+  options.secure_aggregation.clip = 4.0;
+  options.secure_aggregation.ring_bits = 32;
+  options.selection.max_clients = 0;  // no cap: could be too many
+  s = coordinator::ValidateCoordinatorOptions(options);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("secure_aggregation.ring_bits"), std::string::npos) << s;
+  options.selection.max_clients = 32;
+  EXPECT_FALSE(coordinator::ValidateCoordinatorOptions(options).ok());
+  options.selection.max_clients = 31;
+  EXPECT_TRUE(coordinator::ValidateCoordinatorOptions(options).ok());
+  options.selection.over_selection = 0.1;  // 35 selected at most
+  EXPECT_FALSE(coordinator::ValidateCoordinatorOptions(options).ok());
+  options.secure_aggregation.ring_bits = 0;  // automatic: 2^64 when needed
+  EXPECT_TRUE(coordinator::ValidateCoordinatorOptions(options).ok());
+
+  // Both a sparsifier and GD-SEC.
+  options.compression.set_sparsifier(proto::SPARSIFIER_TOP_K);
+  EXPECT_FALSE(coordinator::ValidateCoordinatorOptions(options).ok());
 }
 
 }  // namespace

@@ -14,7 +14,9 @@
 //     for Welcome;
 //   - for each RoundStart: trains from the global model (Trainer::Train with a seed derived
 //     from options.seed and the round), compresses the pseudo-gradient as the round says
-//     (compress::Compressor: top-k / Gaussian-k / threshold / random-k with error feedback),
+//     (compress::Compressor: top-k / Gaussian-k / threshold / random-k with error feedback;
+//     or GD-SEC, compress::GdSecClient: the difference from h_m, with its own error memory;
+//     its threshold rule scales by the model's movement since this client's last counted round),
 //     and answers with a plain Update or plays the secure-aggregation client role
 //     (secagg::SecAggClient: error feedback runs on the round's support, and what the ring
 //     encoding clipped or rounded away goes back into the error memory);
@@ -123,9 +125,12 @@ class Client {
   Status Run();
   void Stop();
   ClientStats stats() const;
-  // The error memory of the compressor (empty before the first sparse round), for tests: call
-  // it when Run() is not running.
+  // The error memory of the compressor or of GD-SEC (empty before the first compressed
+  // round), for tests: call it when Run() is not running.
   std::vector<float> error_memory() const;
+  // GD-SEC's h_m in fixed point (compress::GdSecClient::h_fixed; empty without GD-SEC), for
+  // tests: the coordinator's h is the sum of its members'. Call it when Run() is not running.
+  std::vector<int64_t> gdsec_h() const;
 
   struct State;
 

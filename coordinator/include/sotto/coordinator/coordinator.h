@@ -23,6 +23,11 @@
 //                plain:  client Update -> (all selected answered, or the deadline) aggregate;
 //                secure: AdvertiseKeys ... UnmaskResponse through a RoundManager, whose phase
 //                        deadlines drop silent clients; the sum on the round's support.
+//              With GD-SEC (compression.gdsec) the sum is of the clients' sent differences,
+//              in GD-SEC's fixed point, and the update the strategy gets is the gradient
+//              estimate (h + sum) / |members|: h = sum of every member's h_m, members = the
+//              clients that have contributed to a completed round (each counts once, whether
+//              selected this round or not: the LAG-style reuse GD-SEC is built on).
 //              The mean update goes to the strategy, the new model is checkpointed, the round is
 //              logged, and every selected client gets RoundEnd: COMPLETED when its input is in
 //              the sum (its error-feedback state commits), DROPPED or ABORTED otherwise (it rolls
@@ -38,6 +43,12 @@
 // checkpoint: same run id, model, strategy moments, last aggregate; a round that was in flight
 // is abandoned and restarted from its beginning (clients roll back its pending state), never
 // half-applied. A checkpoint written under another config is refused (FailedPrecondition).
+//
+// GD-SEC needs the coordinator's h to equal the sum of the clients' h_m at every round: it is
+// committed only when a round completes (a client whose input is not in the sum rolls its h_m
+// back), it is in every checkpoint (so checkpoint.every_rounds must be 1), and a member that
+// comes back without its state (a new process: Hello without this run's id) is refused with
+// REFUSAL_REASON_STATE_LOST instead of silently biasing the model.
 //
 // Refusals (BAD_INPUTS rows 10-12, 25): a message other than Hello before the handshake, or an
 // unsupported version, gets an Error / refused Welcome and the connection is closed; a message
@@ -66,6 +77,10 @@
 #include "sotto/net/transport.h"
 #include "sotto/proto/sotto.pb.h"
 #include "sotto/secagg/config.h"
+
+namespace sotto::compress {
+class GdSecServer;
+}  // namespace sotto::compress
 
 namespace sotto::coordinator {
 
@@ -113,7 +128,8 @@ struct CoordinatorOptions {
   RoundDeadlines deadlines;
   std::vector<float> initial_model;  // d = its size (>= 1)
   core::StrategyOptions strategy;
-  // Sent to every selected client (sotto/client/client.h applies it). Unset sparsifier: dense.
+  // Sent to every selected client (sotto/client/client.h applies it). Unset sparsifier and
+  // gdsec: dense. gdsec: GD-SEC, with its server rule and state here.
   proto::CompressionConfig compression;
   SecureAggregationOptions secure_aggregation;
   std::string checkpoint_dir;  // empty: no checkpoints, no resume
@@ -180,6 +196,10 @@ class Coordinator {
   std::span<const float> model() const { return model_; }
   size_t connected_clients() const;
   const std::vector<RoundSummary>& history() const { return history_; }
+  // GD-SEC: the server's h (fixed point, compress::GdSecServer) and its members; empty
+  // without GD-SEC.
+  std::span<const int64_t> gdsec_h() const;
+  const std::set<std::string>& gdsec_members() const { return gdsec_members_; }
   // A small HTML status page (run, round, clients, last rounds).
   std::string StatusPage() const;
 
@@ -227,6 +247,8 @@ class Coordinator {
   std::vector<std::shared_ptr<Session>> pending_;  // accepted, no Hello yet
   std::unique_ptr<Round> round_;
   std::vector<RoundSummary> history_;
+  std::unique_ptr<compress::GdSecServer> gdsec_;  // set with GD-SEC
+  std::set<std::string> gdsec_members_;
   struct Store;
   std::unique_ptr<Store> store_;
 };

@@ -113,6 +113,15 @@ class GdSecServer {
   // g = h + sum into `gradient` and updates h += beta * sum.
   Status Step(std::span<const int64_t> sum_q, std::span<float> gradient);
 
+  // Step in two halves, for a server that commits only once the round is final: Estimate
+  // writes g = h + sum and leaves h alone; Commit does h += beta * sum. InvalidArgument for
+  // spans of another length (nothing changes).
+  Status Estimate(std::span<const int64_t> sum_q, std::span<float> gradient) const;
+  Status Commit(std::span<const int64_t> sum_q);
+
+  // Replaces h (from a checkpoint). InvalidArgument for another length.
+  Status Restore(std::span<const int64_t> h_fixed);
+
   // Plaintext helper: accumulates one worker's sparse message into `sum_q` (dim integers).
   static Status AddSent(const SparseUpdate& sent, std::span<int64_t> sum_q);
 
