@@ -601,6 +601,7 @@ Status Client::State::Session(std::shared_ptr<net::Connection> c) {
   }
   h->set_software_version("sotto-client/1");
   h->set_last_run_id(run_id);
+  h->set_pending_round(pending_round);
   RETURN_IF_ERROR(Send(std::move(hello)));
 
   ASSIGN_OR_RETURN(proto::Envelope welcome, Receive(options.welcome_timeout));

@@ -444,8 +444,13 @@ Status Coordinator::Resume() {
     gdsec_members_.clear();
     for (const std::string& id : g.members()) gdsec_members_.insert(id);
   }
-  last_contributors_.clear();
-  for (const std::string& id : ckpt.last_round_contributors()) last_contributors_.insert(id);
+  last_contributed_.clear();
+  for (const auto& [id, round] : ckpt.last_contributed_round()) {
+    if (round == 0 || round > ckpt.round()) {
+      return DataLossError(where + ": last_contributed_round out of range");
+    }
+    last_contributed_.emplace(id, round);
+  }
   run_id_ = ckpt.run_id();
   completed_rounds_ = ckpt.round();
   resumed_from_ = ckpt.round();
@@ -476,7 +481,9 @@ Status Coordinator::SaveCheckpoint() {
   ckpt.set_created_unix_ms(static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(clock_->WallNow().time_since_epoch())
           .count()));
-  for (const std::string& id : last_contributors_) ckpt.add_last_round_contributors(id);
+  for (const auto& [id, round] : last_contributed_) {
+    (*ckpt.mutable_last_contributed_round())[id] = round;
+  }
   if (!last_aggregate_.empty())
     FloatsToBytes(last_aggregate_, ckpt.mutable_last_aggregate_fp32_le());
   ckpt.set_seed(options_.seed);
@@ -504,6 +511,11 @@ Status Coordinator::SaveCheckpoint() {
 // ---- Connections ---------------------------------------------------------------------------
 
 size_t Coordinator::connected_clients() const { return clients_.size(); }
+
+bool Coordinator::CountedIn(const std::string& client_id, uint64_t round) const {
+  auto it = last_contributed_.find(client_id);
+  return it != last_contributed_.end() && it->second == round;
+}
 
 std::span<const int64_t> Coordinator::gdsec_h() const {
   if (gdsec_ == nullptr) return {};
@@ -656,18 +668,24 @@ void Coordinator::OnHello(const std::shared_ptr<Session>& session,
   if (metrics_ != nullptr) {
     metrics_->Set("sotto_connected_clients", static_cast<double>(clients_.size()));
   }
-  // The outcome of the last finished round, for a client that may hold it pending (it lost its
-  // connection, or this coordinator restarted before telling it).
-  if ((completed_rounds_ > 0 && hello.last_run_id() == run_id_) || finished_) {
+  // The outcome of the round the client holds pending (it lost its connection before RoundEnd,
+  // or this coordinator restarted before telling it): COMPLETED exactly when that round's sum
+  // has its input. A round still running with this client in it answers when it ends.
+  const uint64_t pending = hello.last_run_id() == run_id_ ? hello.pending_round() : 0;
+  const bool answered_later =
+      pending != 0 && round_ != nullptr && round_->number == pending &&
+      std::binary_search(round_->selected.begin(), round_->selected.end(), id);
+  if ((pending != 0 && !answered_later) || finished_) {
+    const uint64_t told = pending != 0 && !answered_later ? pending : completed_rounds_;
+    const bool counted = CountedIn(id, told);
     proto::Envelope end;
     end.set_phase(proto::PHASE_ROUND_END);
-    end.set_round_id(completed_rounds_);
+    end.set_round_id(told);
     proto::RoundEnd* body = end.mutable_round_end();
-    body->set_round(completed_rounds_);
-    body->set_outcome(last_contributors_.count(id) ? proto::ROUND_OUTCOME_COMPLETED
-                                                   : proto::ROUND_OUTCOME_DROPPED);
+    body->set_round(told);
+    body->set_outcome(counted ? proto::ROUND_OUTCOME_COMPLETED : proto::ROUND_OUTCOME_DROPPED);
     body->set_run_finished(finished_);
-    body->set_reason("the last finished round");
+    body->set_reason(counted ? "" : "this round's sum does not hold the client's input");
     Send(*session, end);
   }
 }
@@ -1122,6 +1140,9 @@ Status Coordinator::FinishRound(bool completed, std::vector<float> mean,
   summary.dense_uplink_bytes = contributors.size() * (model_.size() * sizeof(float) + 32);
   summary.seconds = Seconds(clock_->Now() - round->started);
   completed_rounds_ = round->number;
+  if (completed) {
+    for (const std::string& id : contributors) last_contributed_[id] = round->number;
+  }
   if (completed && gdsec_ != nullptr) {
     // h moves only now that the round counts: it stays the sum of the committed h_m.
     RETURN_IF_ERROR(gdsec_->Commit(round->gdsec_sum));
@@ -1132,15 +1153,11 @@ Status Coordinator::FinishRound(bool completed, std::vector<float> mean,
       last_aggregate_[i] = static_cast<float>(
           std::ldexp(static_cast<double>(round->gdsec_sum[i]), -compress::kGdSecFracBits));
     }
-    last_contributors_ = contributors;
     if (metrics_ != nullptr) {
       metrics_->Set("sotto_gdsec_members", static_cast<double>(gdsec_members_.size()));
     }
   } else if (completed) {
     last_aggregate_ = std::move(mean);
-    last_contributors_ = contributors;
-  } else {
-    last_contributors_.clear();
   }
   if (completed && options_.evaluate &&
       (round->number % options_.evaluate_every == 0 || round->number == options_.num_rounds)) {
@@ -1214,8 +1231,8 @@ void Coordinator::FinishRun(const std::set<std::string>& told) {
     end.set_phase(proto::PHASE_ROUND_END);
     proto::RoundEnd* body = end.mutable_round_end();
     body->set_round(completed_rounds_);
-    body->set_outcome(last_contributors_.count(id) ? proto::ROUND_OUTCOME_COMPLETED
-                                                   : proto::ROUND_OUTCOME_DROPPED);
+    body->set_outcome(CountedIn(id, completed_rounds_) ? proto::ROUND_OUTCOME_COMPLETED
+                                                       : proto::ROUND_OUTCOME_DROPPED);
     body->set_run_finished(true);
     Send(*session, end);
   }

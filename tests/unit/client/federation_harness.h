@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <numeric>
 #include <string>
 #include <thread>
@@ -174,6 +175,25 @@ class Federation {
     return true;
   }
 
+  // Pumps until `rounds` rounds have finished, ticking only while fewer have, so that the next
+  // round has not been started yet when this returns (false after `guard`, or on an error).
+  bool PumpUntilRoundsFinished(size_t rounds,
+                               std::chrono::seconds guard = std::chrono::seconds(120)) {
+    const auto give_up = std::chrono::steady_clock::now() + guard;
+    while (coordinator_->history().size() < rounds) {
+      if (std::chrono::steady_clock::now() > give_up) return false;
+      network_.RunUntilIdle();
+      if (coordinator_->history().size() >= rounds) break;
+      Status ticked = coordinator_->Tick();
+      if (!ticked.ok()) {
+        tick_error_ = ticked;
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    return true;
+  }
+
   // Runs to the end: the coordinator finished and every client returned.
   bool RunToEnd() {
     return PumpUntil([this] {
@@ -207,44 +227,77 @@ class Federation {
   Status tick_error_;
 };
 
-// A connection that breaks itself instead of sending a given message type in a given round:
-// the client disappears mid-round, as if its process died.
+// A connection that breaks itself when the client sends a given message type in a given round,
+// instead of sending it (the client disappears mid-round, as if its process died) or right
+// after it (the message arrives, the client never hears back). With hold_redials, the dials
+// after the break wait until ReleaseRedials(): the client stays away as long as a test wants.
 class BreakingDialer final : public net::Dialer {
  public:
+  enum class Break { kInsteadOfSending, kAfterSending };
+
   BreakingDialer(std::shared_ptr<net::Dialer> inner, net::MemoryNetwork* network,
-                 proto::Envelope::BodyCase body, uint64_t round)
-      : inner_(std::move(inner)), network_(network), body_(body), round_(round) {}
+                 proto::Envelope::BodyCase body, uint64_t round,
+                 Break when = Break::kInsteadOfSending, bool hold_redials = false)
+      : inner_(std::move(inner)),
+        network_(network),
+        body_(body),
+        round_(round),
+        when_(when),
+        hold_redials_(hold_redials) {}
 
   void Dial(net::DialHandler on_done) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (hold_redials_ && broken_ && !released_) {
+        held_ = std::move(on_done);
+        return;
+      }
+    }
+    DialInner(std::move(on_done));
+  }
+  bool broken() const { return broken_; }
+  void ReleaseRedials() {
+    net::DialHandler held;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      released_ = true;
+      held = std::move(held_);
+    }
+    if (held) DialInner(std::move(held));
+  }
+
+ private:
+  void DialInner(net::DialHandler on_done) {
     inner_->Dial([this, on_done](StatusOr<std::shared_ptr<net::Connection>> c) {
       if (!c.ok()) {
         on_done(std::move(c));
         return;
       }
       on_done(std::shared_ptr<net::Connection>(
-          std::make_shared<Breaking>(*std::move(c), network_, body_, round_, &broken_)));
+          std::make_shared<Breaking>(*std::move(c), network_, body_, round_, when_, &broken_)));
     });
   }
-  bool broken() const { return broken_; }
 
- private:
   class Breaking final : public net::Connection {
    public:
     Breaking(std::shared_ptr<net::Connection> inner, net::MemoryNetwork* network,
-             proto::Envelope::BodyCase body, uint64_t round, std::atomic<bool>* broken)
+             proto::Envelope::BodyCase body, uint64_t round, Break when, std::atomic<bool>* broken)
         : inner_(std::move(inner)),
           network_(network),
           body_(body),
           round_(round),
+          when_(when),
           broken_(broken) {}
     const std::string& peer_id() const override { return inner_->peer_id(); }
     uint64_t id() const override { return inner_->id(); }
     void Start(net::ConnectionCallbacks callbacks) override { inner_->Start(std::move(callbacks)); }
     Status Send(const proto::Envelope& envelope) override {
       if (!*broken_ && envelope.body_case() == body_ && envelope.round_id() == round_) {
+        Status sent = when_ == Break::kAfterSending ? inner_->Send(envelope)
+                                                    : UnavailableError("link broken by the test");
         *broken_ = true;
         network_->Disconnect(*inner_);
-        return UnavailableError("link broken by the test");
+        return sent;
       }
       return inner_->Send(envelope);
     }
@@ -257,6 +310,7 @@ class BreakingDialer final : public net::Dialer {
     net::MemoryNetwork* network_;
     proto::Envelope::BodyCase body_;
     uint64_t round_;
+    Break when_;
     std::atomic<bool>* broken_;
   };
 
@@ -264,7 +318,12 @@ class BreakingDialer final : public net::Dialer {
   net::MemoryNetwork* network_;
   proto::Envelope::BodyCase body_;
   uint64_t round_;
+  Break when_;
+  bool hold_redials_;
   std::atomic<bool> broken_{false};
+  std::mutex mu_;
+  bool released_ = false;
+  net::DialHandler held_;
 };
 
 }  // namespace sotto::testing

@@ -206,7 +206,8 @@ TEST(FederationTest, RestartFromCheckpointGivesTheUninterruptedModel) {
   const uint64_t run_id = f.coordinator().run_id();
   ASSERT_TRUE(f.StartClients().ok());
   // Crash while round 3 is in flight (after round 2's checkpoint).
-  ASSERT_TRUE(f.PumpUntil([&] { return f.coordinator().history().size() >= 2; }));
+  ASSERT_TRUE(f.PumpUntilRoundsFinished(2)) << f.tick_error();
+  ASSERT_TRUE(f.coordinator().Tick().ok());  // round 3 starts
   f.CrashCoordinator();
   ASSERT_TRUE(f.StartCoordinator().ok());
   EXPECT_EQ(f.coordinator().resumed_from(), std::optional<uint64_t>(2));
@@ -593,6 +594,44 @@ TEST(GdSecFederationTest, SecureRoundWithADropoutKeepsHExact) {
   EXPECT_EQ(f.coordinator().gdsec_members().size(), 5u);
 }
 
+// A client whose update counted but who never heard so, and who stays away for a round: when it
+// comes back it learns its pending round's outcome (COMPLETED) and keeps that round's change,
+// instead of rolling it back at the next RoundStart while the coordinator's h holds it.
+TEST(GdSecFederationTest, PendingRoundIsResolvedWhenTheClientComesBackRoundsLater) {
+  coordinator::CoordinatorOptions options = GdSecFederation(5);
+  options.selection.min_clients = 4;
+  options.num_rounds = 5;
+  Federation f(options, 5);
+  ASSERT_TRUE(f.StartCoordinator().ok());
+  std::shared_ptr<BreakingDialer> breaking;
+  ASSERT_TRUE(f.StartClients([&](size_t i, std::shared_ptr<net::Dialer> d) {
+                 if (i != 4) return d;
+                 breaking = std::make_shared<BreakingDialer>(
+                     d, &f.network(), proto::Envelope::kUpdate, 2,
+                     BreakingDialer::Break::kAfterSending, /*hold_redials=*/true);
+                 return std::shared_ptr<net::Dialer>(breaking);
+               }).ok());
+  ASSERT_TRUE(f.PumpUntil([&] { return f.coordinator().connected_clients() == 5; },
+                          std::chrono::seconds(60), /*tick=*/false));
+  // Round 2 counts client 4's update; round 3 runs without it (round 4 is not selected yet).
+  ASSERT_TRUE(f.PumpUntilRoundsFinished(3)) << f.tick_error();
+  ASSERT_TRUE(breaking->broken());
+  const auto& history = f.coordinator().history();
+  EXPECT_EQ(history[1].contributors.size(), 5u);
+  EXPECT_EQ(history[2].contributors.size(), 4u);
+  // Back before round 4 is selected, so that it takes part in it.
+  breaking->ReleaseRedials();
+  ASSERT_TRUE(f.PumpUntil([&] { return f.coordinator().connected_clients() == 5; },
+                          std::chrono::seconds(60), /*tick=*/false));
+  ASSERT_TRUE(f.RunToEnd()) << f.tick_error();
+  EXPECT_EQ(f.coordinator().history()[3].contributors.size(), 5u);
+  const client::ClientStats stats = f.client(4).client->stats();
+  EXPECT_EQ(stats.connections, 2u);
+  EXPECT_EQ(stats.rounds_completed, 4u);  // 1, 2 (learned on reconnecting), 4, 5
+  EXPECT_EQ(stats.rounds_dropped, 0u);
+  ExpectServerHIsTheSumOfTheClients(f);
+}
+
 TEST(GdSecFederationTest, RestartFromCheckpointGivesTheUninterruptedModelAndH) {
   coordinator::CoordinatorOptions options = GdSecFederation(4);
   options.secure_aggregation.enabled = true;
@@ -615,7 +654,9 @@ TEST(GdSecFederationTest, RestartFromCheckpointGivesTheUninterruptedModelAndH) {
   Federation f(options, 4);
   ASSERT_TRUE(f.StartCoordinator().ok());
   ASSERT_TRUE(f.StartClients().ok());
-  ASSERT_TRUE(f.PumpUntil([&] { return f.coordinator().history().size() >= 2; }));
+  // Crash while round 3 is in flight (after round 2's checkpoint).
+  ASSERT_TRUE(f.PumpUntilRoundsFinished(2)) << f.tick_error();
+  ASSERT_TRUE(f.coordinator().Tick().ok());  // round 3 starts
   f.CrashCoordinator();
   ASSERT_TRUE(f.StartCoordinator().ok());
   EXPECT_EQ(f.coordinator().resumed_from(), std::optional<uint64_t>(2));

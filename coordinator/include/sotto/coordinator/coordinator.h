@@ -15,8 +15,10 @@
 //
 // Protocol (docs/PROTOCOL.md has the message sequence):
 //   handshake  client: Hello; coordinator: Welcome (accepted: run id, secure-aggregation id; or
-//              refused with a reason), then, to a client that took part in this run before a
-//              restart, RoundEnd of the last completed round with that client's outcome.
+//              refused with a reason), then, to a client of this run that still holds a round
+//              pending (Hello.pending_round), RoundEnd of that round with its outcome for this
+//              client (unless the round is still running with the client in it: its RoundEnd
+//              comes when it ends); after the end of the run, RoundEnd with run_finished.
 //   round r    once at least min_clients clients are connected and idle, the coordinator selects
 //              clients (a seeded shuffle of the connected ids, sorted), sends each RoundStart
 //              (model, compression, and the secure-aggregation parameters when enabled):
@@ -225,6 +227,8 @@ class Coordinator {
   void Refuse(const std::string& reason);
   StatusOr<secagg::RoundConfig> SecAggConfig(uint64_t round, const std::vector<uint64_t>& ids);
   Status SaveCheckpoint();
+  // Whether `round`'s sum holds the client's input (rounds before its last counted one: no).
+  bool CountedIn(const std::string& client_id, uint64_t round) const;
 
   CoordinatorOptions options_;
   Clock* clock_;
@@ -234,7 +238,7 @@ class Coordinator {
   std::vector<float> model_;
   std::unique_ptr<core::Strategy> strategy_;
   std::vector<float> last_aggregate_;
-  std::set<std::string> last_contributors_;
+  std::map<std::string, uint64_t> last_contributed_;  // client id -> its last counted round
   uint64_t completed_rounds_ = 0;
   std::optional<uint64_t> resumed_from_;
   bool finished_ = false;
