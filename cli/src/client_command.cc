@@ -46,6 +46,7 @@ struct ClientFlags {
   uint64_t coordinator_port = 0;
   std::string client_id;
   uint64_t data_part = 0;
+  std::string state_file;
   bool quiet = false;
 };
 
@@ -79,6 +80,10 @@ Status ApplyOverrides(const FlagSet& flags, const ClientFlags& f, FederationConf
   if (flags.WasSet("client-id")) {
     client->set_client_id(f.client_id);
     file->present.insert("client.client_id");
+  }
+  if (flags.WasSet("state-file")) {
+    client->set_state_file(f.state_file);
+    file->present.insert("client.state_file");
   }
   if (flags.WasSet("data-part")) {
     if (f.data_part > UINT32_MAX) return InvalidArgumentError("--data-part: too large");
@@ -174,6 +179,9 @@ int RunClientCommand(const std::vector<std::string>& args) {
             "this client's id, the CN of its certificate (overrides client.client_id)");
   flags.Add("data-part", &f.data_part,
             "the part of the dataset this client holds (overrides client.data.part)");
+  flags.Add("state-file", &f.state_file,
+            "keep the compression state in this file across restarts; {client_id} stands for "
+            "the id (overrides client.state_file)");
   flags.Add("quiet", &f.quiet, "no per-round progress lines");
   if (Status s = flags.Parse(args); !s.ok()) {
     std::fprintf(stderr, "sotto client: %s\n", s.ToString().c_str());

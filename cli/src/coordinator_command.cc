@@ -17,12 +17,12 @@
 #include <string>
 #include <vector>
 
-#include "atomic_file.h"
 #include "commands.h"
 #include "federation_config.h"
 #include "flags.h"
 #include "shutdown_signals.h"
 #include "sotto/base/clock.h"
+#include "sotto/base/file.h"
 #include "sotto/base/status_macros.h"
 #include "sotto/coordinator/coordinator.h"
 #include "sotto/coordinator/http_server.h"

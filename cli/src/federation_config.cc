@@ -1,17 +1,14 @@
 #include "federation_config.h"
 
-#include <fcntl.h>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/struct.pb.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <utility>
 #include <vector>
 
+#include "sotto/base/file.h"
 #include "sotto/base/status_macros.h"
 #include "sotto/core/learn/federated_data.h"
 #include "sotto/core/learn/model.h"
@@ -551,42 +548,9 @@ StatusOr<FederationConfigFile> ParseFederationConfig(std::string_view json) {
 }
 
 StatusOr<FederationConfigFile> LoadFederationConfig(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    const std::string what = "config file " + path + ": " + std::strerror(err);
-    if (err == ENOENT || err == ENOTDIR) return NotFoundError(what);
-    if (err == EACCES || err == EPERM) return PermissionDeniedError(what);
-    return UnavailableError(what);
-  }
-  std::string text;
-  Status status;
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    status = UnavailableError("config file " + path + ": " + std::strerror(errno));
-  } else if (S_ISDIR(st.st_mode)) {
-    status = InvalidArgumentError("config file " + path + ": is a directory");
-  } else {
-    char buffer[8192];
-    while (true) {
-      const ssize_t n = ::read(fd, buffer, sizeof(buffer));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        status = UnavailableError("config file " + path + ": " + std::strerror(errno));
-        break;
-      }
-      if (n == 0) break;
-      if (text.size() + static_cast<size_t>(n) > kMaxConfigFileBytes) {
-        status = ResourceExhaustedError("config file " + path + ": larger than " +
-                                        std::to_string(kMaxConfigFileBytes) + " bytes");
-        break;
-      }
-      text.append(buffer, static_cast<size_t>(n));
-    }
-  }
-  ::close(fd);
-  RETURN_IF_ERROR(status);
-  StatusOr<FederationConfigFile> file = ParseFederationConfig(text);
+  StatusOr<std::string> text = ReadFileLimited(path, kMaxConfigFileBytes);
+  if (!text.ok()) return text.status().WithContext("config file");
+  StatusOr<FederationConfigFile> file = ParseFederationConfig(*text);
   if (!file.ok()) return file.status().WithContext(path);
   return file;
 }
@@ -716,6 +680,15 @@ StatusOr<ClientSetup> BuildClientSetup(const FederationConfigFile& file) {
                    s.Millis("welcome_timeout_ms", cl.welcome_timeout_ms(), o.welcome_timeout));
   ASSIGN_OR_RETURN(o.idle_timeout, s.Millis("idle_timeout_ms", cl.idle_timeout_ms(), o.idle_timeout,
                                             /*zero_allowed=*/true));
+  if (s.Has("state_file") && cl.state_file().empty()) {
+    return Bad("client.state_file", "must be a file path (leave it out to keep no state file)");
+  }
+  // "{client_id}" stands for the id, so that clients can share one config file.
+  o.state_file = cl.state_file();
+  for (size_t at = o.state_file.find("{client_id}"); at != std::string::npos;
+       at = o.state_file.find("{client_id}", at + o.client_id.size())) {
+    o.state_file.replace(at, std::string_view("{client_id}").size(), o.client_id);
+  }
 
   // Transport.
   net::TlsClientOptions& d = setup.dialer;

@@ -101,6 +101,7 @@ int sotto_client_create(const sotto_client_config* config, const sotto_trainer* 
   options.reconnect.jitter = config->jitter;
   options.reconnect.max_attempts = config->max_attempts;
   options.threads = config->threads;
+  options.state_file = str(config->state_file);
   if (Status valid = sotto::client::ValidateClientOptions(options); !valid.ok()) {
     return Fail(valid, error, error_len);
   }

@@ -4,14 +4,17 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstring>
+#include <filesystem>
 #include <numeric>
 #include <optional>
 #include <utility>
 #include <vector>
 
+#include "sotto/base/file.h"
 #include "sotto/base/logging.h"
 #include "sotto/base/random.h"
 #include "sotto/base/status_macros.h"
+#include "sotto/client/state_file.h"
 #include "sotto/core/compress/compressor.h"
 #include "sotto/core/compress/gdsec.h"
 #include "sotto/core/compress/sparse_codec.h"
@@ -145,6 +148,8 @@ struct Client::State {
 
   // Compression state, kept across rounds and reconnects.
   std::string compression_key;  // the serialized CompressionConfig the compressor was made for
+  proto::CompressionConfig compression_config;
+  bool state_loaded = false;
   std::unique_ptr<compress::Compressor> compressor;
   uint64_t pending_round = 0;  // a round whose change to the error memory is not yet final
   std::vector<float> saved_error;
@@ -177,8 +182,14 @@ struct Client::State {
   StatusOr<proto::Envelope> Receive(std::chrono::milliseconds timeout);
   Status HandleRoundStart(const proto::Envelope& envelope);
   Status RunSecureRound(const proto::RoundStart& start, const core::TrainOutput& output);
-  void HandleRoundEnd(const proto::RoundEnd& end);
-  void Rollback();
+  Status HandleRoundEnd(const proto::RoundEnd& end);
+  Status Rollback();
+  // Makes compression state for `config` (a sparsifier or GD-SEC), replacing any other.
+  Status MakeCompression(const proto::CompressionConfig& config);
+  // The state file (no-ops without options.state_file): written whenever the state changes in
+  // a way a restarted client must know; read once, when Run starts.
+  Status SaveState();
+  Status LoadState();
   Status Decline(uint64_t round, const Status& why);
   void SleepInterruptible(Clock::Duration duration);
 };
@@ -258,8 +269,8 @@ StatusOr<proto::Envelope> Client::State::Receive(std::chrono::milliseconds timeo
   return CancelledError("client stopped");
 }
 
-void Client::State::Rollback() {
-  if (pending_round == 0) return;
+Status Client::State::Rollback() {
+  if (pending_round == 0) return OkStatus();
   Status restored = OkStatus();
   if (compressor != nullptr && !saved_error.empty()) {
     restored = compressor->SetError(saved_error);
@@ -268,19 +279,21 @@ void Client::State::Rollback() {
   }
   if (!restored.ok()) SOTTO_LOG(kError, "rollback_failed").With("status", restored.ToString());
   pending_round = 0;
+  return SaveState();
 }
 
-void Client::State::HandleRoundEnd(const proto::RoundEnd& end) {
+Status Client::State::HandleRoundEnd(const proto::RoundEnd& end) {
   if (end.run_finished()) finished = true;
-  if (pending_round == 0 || end.round() != pending_round) return;
+  if (pending_round == 0 || end.round() != pending_round) return OkStatus();
   const bool completed = end.outcome() == proto::ROUND_OUTCOME_COMPLETED;
   if (completed) {
     pending_round = 0;  // the error memory's change is final
     // GD-SEC: the movement of the next round is measured from this round's model (`global`
     // still holds it: a later RoundStart would have rolled this round back first).
     if (gdsec != nullptr) gdsec_model.swap(global);
+    RETURN_IF_ERROR(SaveState());
   } else {
-    Rollback();
+    RETURN_IF_ERROR(Rollback());
   }
   {
     std::lock_guard<std::mutex> lock(mu);
@@ -296,6 +309,140 @@ void Client::State::HandleRoundEnd(const proto::RoundEnd& end) {
       .With("round", end.round())
       .With("outcome", proto::RoundOutcome_Name(end.outcome()));
   if (options.on_round_end) options.on_round_end(end.round(), end.outcome());
+  return OkStatus();
+}
+
+Status Client::State::MakeCompression(const proto::CompressionConfig& config) {
+  const size_t d = trainer->NumParameters();
+  compressor.reset();
+  gdsec.reset();
+  gdsec_model.clear();
+  compression_key.clear();
+  if (proto::IsGdSec(config)) {
+    ASSIGN_OR_RETURN(compress::GdSecOptions gopts, proto::GdSecOptionsFromProto(config));
+    ASSIGN_OR_RETURN(gdsec, compress::GdSecClient::Create(gopts, d));
+  } else {
+    ASSIGN_OR_RETURN(compress::CompressorOptions copts, proto::CompressorOptionsFromProto(config));
+    if (copts.error_feedback == compress::ErrorFeedback::kStepAhead ||
+        copts.averaging_period != 0) {
+      return UnimplementedError(
+          "step-ahead error feedback and error averaging are available in `sotto sim` only");
+    }
+    copts.threads = options.threads;
+    ASSIGN_OR_RETURN(compressor, compress::Compressor::Create(copts, d));
+  }
+  compression_config = config;
+  compression_key = config.SerializeAsString();
+  return OkStatus();
+}
+
+Status Client::State::SaveState() {
+  if (options.state_file.empty() || run_id == 0 || (compressor == nullptr && gdsec == nullptr)) {
+    return OkStatus();
+  }
+  const size_t d = trainer->NumParameters();
+  proto::ClientState state;
+  state.set_client_id(options.client_id);
+  state.set_run_id(run_id);
+  state.set_dimension(d);
+  *state.mutable_compression() = compression_config;
+  state.set_pending_round(pending_round);
+  auto floats = [](std::span<const float> v, std::string* out) {
+    out->assign(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
+  };
+  auto ints = [](std::span<const int64_t> v, std::string* out) {
+    out->assign(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(int64_t));
+  };
+  // Committed: before the pending round's change (the snapshot), or the state itself.
+  proto::CompressionState* committed = state.mutable_committed();
+  if (gdsec != nullptr) {
+    ints(pending_round != 0 ? std::span<const int64_t>(gdsec_saved.h) : gdsec->h_fixed(),
+         committed->mutable_gdsec_h_le());
+    floats(pending_round != 0 ? std::span<const float>(gdsec_saved.error) : gdsec->error(),
+           committed->mutable_error_fp32_le());
+    floats(gdsec_model, committed->mutable_gdsec_model_fp32_le());
+  } else {
+    floats(pending_round != 0 ? std::span<const float>(saved_error) : compressor->error(),
+           committed->mutable_error_fp32_le());
+  }
+  if (pending_round != 0) {
+    proto::CompressionState* pending = state.mutable_pending();
+    if (gdsec != nullptr) {
+      ints(gdsec->h_fixed(), pending->mutable_gdsec_h_le());
+      floats(gdsec->error(), pending->mutable_error_fp32_le());
+      floats(global, pending->mutable_gdsec_model_fp32_le());  // the pending round's model
+    } else {
+      floats(compressor->error(), pending->mutable_error_fp32_le());
+    }
+  }
+  // Private: h_m and e_m are functions of this client's data.
+  Status written =
+      WriteFileAtomically(options.state_file, EncodeClientState(std::move(state)), 0600);
+  if (!written.ok()) {
+    // Going on would let a later restart rejoin with stale state: stop instead.
+    return FailedPreconditionError("client state file: " + std::string(written.message()));
+  }
+  return OkStatus();
+}
+
+Status Client::State::LoadState() {
+  const size_t d = trainer->NumParameters();
+  // The file's directory, so that the first save does not fail for want of it.
+  const std::filesystem::path parent = std::filesystem::path(options.state_file).parent_path();
+  if (!parent.empty()) {
+    std::error_code error;
+    std::filesystem::create_directories(parent, error);
+    if (error) {
+      return FailedPreconditionError("client state file " + options.state_file +
+                                     ": cannot create its directory: " + error.message());
+    }
+  }
+  StatusOr<std::string> bytes = ReadFileLimited(options.state_file, MaxClientStateBytes(d));
+  if (bytes.status().code() == StatusCode::kNotFound) return OkStatus();  // a first start
+  auto refuse = [&](const Status& why) {
+    return FailedPreconditionError(
+        "client state file " + options.state_file + ": " + std::string(why.message()) +
+        " (move it away to start without it; under GD-SEC the coordinator then refuses this "
+        "client until its run ends)");
+  };
+  if (!bytes.ok()) return refuse(bytes.status());
+  StatusOr<proto::ClientState> decoded = DecodeClientState(*bytes, options.client_id, d);
+  if (!decoded.ok()) return refuse(decoded.status());
+  const proto::ClientState& state = *decoded;
+  if (Status made = MakeCompression(state.compression()); !made.ok()) return refuse(made);
+  auto floats = [](const std::string& bytes) {
+    std::vector<float> v(bytes.size() / sizeof(float));
+    std::memcpy(v.data(), bytes.data(), v.size() * sizeof(float));
+    return v;
+  };
+  const proto::CompressionState& now =
+      state.pending_round() != 0 ? state.pending() : state.committed();
+  if (gdsec != nullptr) {
+    auto snapshot = [&](const proto::CompressionState& s) {
+      compress::GdSecClient::Snapshot snap;
+      snap.h.resize(d);
+      std::memcpy(snap.h.data(), s.gdsec_h_le().data(), d * sizeof(int64_t));
+      snap.error = floats(s.error_fp32_le());
+      return snap;
+    };
+    if (Status restored = gdsec->Restore(snapshot(now)); !restored.ok()) return refuse(restored);
+    gdsec_saved = snapshot(state.committed());
+    gdsec_model = floats(state.committed().gdsec_model_fp32_le());
+    if (state.pending_round() != 0) global = floats(state.pending().gdsec_model_fp32_le());
+  } else {
+    if (Status set = compressor->SetError(floats(now.error_fp32_le())); !set.ok()) {
+      return refuse(set);
+    }
+    saved_error = floats(state.committed().error_fp32_le());
+  }
+  run_id = state.run_id();
+  pending_round = state.pending_round();
+  SOTTO_LOG(kInfo, "client_state_loaded")
+      .With("client", options.client_id)
+      .With("path", options.state_file)
+      .With("run_id", run_id)
+      .With("pending_round", pending_round);
+  return OkStatus();
 }
 
 Status Client::State::Decline(uint64_t round, const Status& why) {
@@ -319,7 +466,7 @@ Status Client::State::HandleRoundStart(const proto::Envelope& envelope) {
   const proto::RoundStart& start = envelope.round_start();
   const uint64_t round = start.round();
   // An unresolved round (the coordinator restarted it, or never told us): its change goes.
-  Rollback();
+  RETURN_IF_ERROR(Rollback());
   const size_t d = trainer->NumParameters();
   if (start.model_case() != proto::RoundStart::kParameters || start.parameters().dimension() != d ||
       start.parameters().fp32_le().size() != d * sizeof(float)) {
@@ -341,35 +488,18 @@ Status Client::State::HandleRoundStart(const proto::Envelope& envelope) {
   // reconnects.
   const bool dense = proto::IsDense(start.compression());
   const bool is_gdsec = proto::IsGdSec(start.compression());
-  if (is_gdsec) {
-    std::string key = start.compression().SerializeAsString();
-    if (gdsec == nullptr || key != compression_key) {
-      StatusOr<compress::GdSecOptions> gopts = proto::GdSecOptionsFromProto(start.compression());
-      if (!gopts.ok()) return Decline(round, gopts.status());
-      ASSIGN_OR_RETURN(gdsec, compress::GdSecClient::Create(*gopts, d));
-      compressor.reset();
-      gdsec_model.clear();
-      compression_key = std::move(key);
+  if (!dense) {
+    if ((compressor == nullptr && gdsec == nullptr) ||
+        start.compression().SerializeAsString() != compression_key) {
+      Status made = MakeCompression(start.compression());
+      if (!made.ok()) return Decline(round, made);
     }
-    gdsec_saved.h.assign(gdsec->h_fixed().begin(), gdsec->h_fixed().end());
-    gdsec_saved.error.assign(gdsec->error().begin(), gdsec->error().end());
-  } else if (!dense) {
-    std::string key = start.compression().SerializeAsString();
-    if (compressor == nullptr || key != compression_key) {
-      StatusOr<compress::CompressorOptions> copts =
-          proto::CompressorOptionsFromProto(start.compression());
-      if (!copts.ok()) return Decline(round, copts.status());
-      if (copts->error_feedback == compress::ErrorFeedback::kStepAhead ||
-          copts->averaging_period != 0) {
-        return Decline(round, UnimplementedError("step-ahead error feedback and error averaging "
-                                                 "are available in `sotto sim` only"));
-      }
-      copts->threads = options.threads;
-      ASSIGN_OR_RETURN(compressor, compress::Compressor::Create(*copts, d));
-      gdsec.reset();
-      compression_key = std::move(key);
+    if (is_gdsec) {
+      gdsec_saved.h.assign(gdsec->h_fixed().begin(), gdsec->h_fixed().end());
+      gdsec_saved.error.assign(gdsec->error().begin(), gdsec->error().end());
+    } else {
+      saved_error.assign(compressor->error().begin(), compressor->error().end());
     }
-    saved_error.assign(compressor->error().begin(), compressor->error().end());
   }
   pending_round = round;
 
@@ -382,12 +512,12 @@ Status Client::State::HandleRoundStart(const proto::Envelope& envelope) {
   context.seed = DeriveSeed(DeriveSeed(options.seed, round), kStreamTrain);
   StatusOr<core::TrainOutput> output = trainer->Train(global, context, update);
   if (!output.ok()) {
-    Rollback();
+    RETURN_IF_ERROR(Rollback());
     return output.status().WithContext("trainer, round " + std::to_string(round));
   }
   for (float v : update) {
     if (!std::isfinite(v)) {
-      Rollback();
+      RETURN_IF_ERROR(Rollback());
       return Decline(round, InvalidArgumentError("the trainer produced a non-finite update"));
     }
   }
@@ -421,6 +551,7 @@ Status Client::State::HandleRoundStart(const proto::Envelope& envelope) {
     encode.value_coding = sparse.format.value_coding;
     RETURN_IF_ERROR(compress::EncodeSparseTo(d, sparse.indices, sparse.values, encode, &message));
     u->mutable_sparse()->assign(reinterpret_cast<const char*>(message.data()), message.size());
+    RETURN_IF_ERROR(SaveState());  // before the update can count
   }
   return Send(std::move(reply));
 }
@@ -431,12 +562,12 @@ Status Client::State::RunSecureRound(const proto::RoundStart& start,
   const size_t d = update.size();
   StatusOr<secagg::RoundConfig> parsed = proto::FromProto(start.secure_aggregation());
   if (!parsed.ok()) {
-    Rollback();
+    RETURN_IF_ERROR(Rollback());
     return Decline(round, parsed.status());
   }
   const secagg::RoundConfig config = *std::move(parsed);
   if (config.support.dim() != d || config.round_id != round || config.run_id != run_id) {
-    Rollback();
+    RETURN_IF_ERROR(Rollback());
     return Decline(round, InvalidArgumentError("secure-aggregation parameters for another "
                                                "model, round or run"));
   }
@@ -459,7 +590,7 @@ Status Client::State::RunSecureRound(const proto::RoundStart& start,
     // GD-SEC's integers go on the ring as they are (weight 1); clipping stays in e_m.
     if (config.fixed_point.scale != std::ldexp(1.0, compress::kGdSecFracBits) ||
         config.max_weight != 1) {
-      Rollback();
+      RETURN_IF_ERROR(Rollback());
       return Decline(round, InvalidArgumentError("a GD-SEC round needs fixed-point scale 2^" +
                                                  std::to_string(compress::kGdSecFracBits) +
                                                  " and max_weight 1"));
@@ -467,7 +598,7 @@ Status Client::State::RunSecureRound(const proto::RoundStart& start,
     q.resize(support.size());
     Status encoded = gdsec->EncodeOnSupport(update, support, config.fixed_point.clip, q);
     if (!encoded.ok()) {
-      Rollback();
+      RETURN_IF_ERROR(Rollback());
       return Decline(round, encoded);
     }
     const uint64_t mask = secagg::RingMaxElement(config.fixed_point.ring);
@@ -477,7 +608,7 @@ Status Client::State::RunSecureRound(const proto::RoundStart& start,
     input.weight = 1;
   } else if (compressor == nullptr) {
     if (!config.support.is_dense()) {
-      Rollback();
+      RETURN_IF_ERROR(Rollback());
       return Decline(round, InvalidArgumentError("a sparse support needs compression"));
     }
     ASSIGN_OR_RETURN(input, secagg::EncodeClientInput(config, update, weight, prng));
@@ -502,7 +633,7 @@ Status Client::State::RunSecureRound(const proto::RoundStart& start,
   StatusOr<std::unique_ptr<secagg::SecAggClient>> made =
       secagg::SecAggClient::Create(config, secagg_id, std::move(input), random, sopts);
   if (!made.ok()) {
-    Rollback();
+    RETURN_IF_ERROR(Rollback());
     return Decline(round, made.status());
   }
   std::unique_ptr<secagg::SecAggClient> client = *std::move(made);
@@ -515,6 +646,7 @@ Status Client::State::RunSecureRound(const proto::RoundStart& start,
     return sent;
   };
   ASSIGN_OR_RETURN(secagg::ClientMessage advertise, client->Start());
+  RETURN_IF_ERROR(SaveState());  // before the input can count
   RETURN_IF_ERROR(send(advertise));
   // Answer the server until RoundEnd (which always comes, whatever happened to this client).
   while (true) {
@@ -522,7 +654,7 @@ Status Client::State::RunSecureRound(const proto::RoundStart& start,
     switch (e.body_case()) {
       case proto::Envelope::kRoundEnd:
         if (e.round_end().round() == round || e.round_end().run_finished()) {
-          HandleRoundEnd(e.round_end());
+          RETURN_IF_ERROR(HandleRoundEnd(e.round_end()));
           return OkStatus();
         }
         continue;  // a stale RoundEnd
@@ -622,8 +754,17 @@ Status Client::State::Session(std::shared_ptr<net::Connection> c) {
                                    std::to_string(accepted.protocol_version()));
   }
   if (run_id != 0 && accepted.run_id() != run_id) {
-    // A new run: nothing pending can belong to it.
-    Rollback();
+    // A new run (the coordinator started afresh): nothing of the old one's compression state
+    // belongs to it. GD-SEC's h_m in particular must restart from zero with the server's h.
+    SOTTO_LOG(kInfo, "client_new_run")
+        .With("client", options.client_id)
+        .With("old_run_id", run_id)
+        .With("run_id", accepted.run_id());
+    pending_round = 0;
+    compressor.reset();
+    gdsec.reset();
+    gdsec_model.clear();
+    compression_key.clear();
   }
   run_id = accepted.run_id();
   secagg_id = accepted.secagg_id();
@@ -644,7 +785,7 @@ Status Client::State::Session(std::shared_ptr<net::Connection> c) {
         RETURN_IF_ERROR(HandleRoundStart(e));
         break;
       case proto::Envelope::kRoundEnd:
-        HandleRoundEnd(e.round_end());
+        RETURN_IF_ERROR(HandleRoundEnd(e.round_end()));
         break;
       case proto::Envelope::kError:
         SOTTO_LOG(kWarning, "coordinator_error")
@@ -679,6 +820,10 @@ StatusOr<std::unique_ptr<Client>> Client::Create(ClientOptions options, core::Tr
 
 Status Client::Run() {
   State& s = *state_;
+  if (!s.options.state_file.empty() && !s.state_loaded) {
+    RETURN_IF_ERROR(s.LoadState());
+    s.state_loaded = true;
+  }
   uint32_t failures = 0;  // consecutive failed attempts
   Prng jitter(DeriveSeed(s.options.seed, 0x6a177e5));
   while (!s.stop.load()) {

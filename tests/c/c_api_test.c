@@ -63,7 +63,7 @@ static void refusals(void) {
   trainer.train = train;
 
   sotto_client_config_init(&config);
-  EXPECT(config.initial_backoff_ms == 200 && config.threads == 1);
+  EXPECT(config.initial_backoff_ms == 200 && config.threads == 1 && config.state_file == NULL);
   /* No client id. */
   config.coordinator_port = 1;
   rc = sotto_client_create(&config, &trainer, &client, error, sizeof error);

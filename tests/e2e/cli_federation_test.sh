@@ -5,6 +5,7 @@
 #     clients on an IID split of the synthetic dataset, top-k 5% with error feedback and secure
 #     aggregation on a global top-k support, three rounds: every process exits 0, the final
 #     model (raw fp32) and one round-log line per round are written;
+#     each client keeps its error memory in a state file (--state-file, mode 600);
 #   - a coordinator restarted on another port resumes the run from its checkpoint; one whose
 #     config changes the run (num_rounds) is refused against those checkpoints (exit 1);
 #   - SIGTERM stops a coordinator gracefully (exit 1, "interrupted");
@@ -119,7 +120,8 @@ grep -qi "<html" <<<"$status_page" || fail "GET /status: $status_page"
 clients=()
 for i in 0 1 2; do
   "$sotto" client --config "$dir/client.json" --coordinator-port "$port" \
-    --client-id "client-$i" --data-part "$i" >"$dir/client-$i.log" 2>&1 &
+    --client-id "client-$i" --data-part "$i" --state-file "$dir/client-state/{client_id}.state" \
+    >"$dir/client-$i.log" 2>&1 &
   clients+=("$!")
   pids+=("$!")
 done
@@ -143,6 +145,10 @@ for i in 0 1 2; do
   set -e
   [ "$code" -eq 0 ] || fail "client-$i exited $code"
   grep -q "run finished" "$dir/client-$i.log" || fail "client-$i did not report the end of the run"
+  # Its error memory, kept for a restart, private to it.
+  state="$dir/client-state/client-$i.state"
+  [ -s "$state" ] || fail "client-$i wrote no state file"
+  [ "$(stat -c %a "$state")" = 600 ] || fail "$state has mode $(stat -c %a "$state"), not 600"
 done
 
 [ -f "$dir/model.bin" ] || fail "no model file"

@@ -57,6 +57,7 @@ constexpr char kClientJson[] = R"json({
              "reconnect": {"initial_backoff_ms": 100, "max_backoff_ms": 2000, "jitter": 0.25,
                            "max_attempts": 7},
              "welcome_timeout_ms": 5000, "idle_timeout_ms": 60000,
+             "state_file": "state/{client_id}/{client_id}.state",
              "data": {"dataset": "synthetic", "num_parts": 3, "part": 1, "partition": "iid",
                       "seed": 3},
              "local": {"learning_rate": 0.2, "momentum": 0.5, "batch_size": 16, "epochs": 2}},
@@ -341,6 +342,7 @@ TEST(FederationConfigTest, FullClientConfig) {
   EXPECT_EQ(o.reconnect.max_attempts, 7u);
   EXPECT_EQ(o.welcome_timeout, std::chrono::milliseconds(5000));
   EXPECT_EQ(o.idle_timeout, std::chrono::milliseconds(60000));
+  EXPECT_EQ(o.state_file, "state/client-1/client-1.state");
   EXPECT_EQ(setup->dialer.host, "10.0.0.1");
   EXPECT_EQ(setup->dialer.port, 7443);
   EXPECT_EQ(setup->dialer.server_name, "coordinator.example");
@@ -376,6 +378,7 @@ TEST(FederationConfigTest, ClientDefaults) {
   EXPECT_EQ(o.reconnect.max_attempts, 0u);
   EXPECT_EQ(o.welcome_timeout, defaults.welcome_timeout);
   EXPECT_EQ(o.idle_timeout, defaults.idle_timeout);
+  EXPECT_TRUE(o.state_file.empty());
   EXPECT_EQ(setup->dialer.host, "127.0.0.1");
   EXPECT_EQ(setup->dialer.server_name, "");                 // the host
   EXPECT_EQ(setup->dialer.credentials.cert_file, "c.pem");  // next to a CA in the cwd
@@ -538,6 +541,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"client.threads", "0", "client.threads"},
         BadValue{"client.reconnect.jitter", "2", "client.reconnect.jitter"},
         BadValue{"client.welcome_timeout_ms", "0", "client.welcome_timeout_ms"},
+        BadValue{"client.state_file", R"("")", "client.state_file"},
         BadValue{"client.reconnect.initial_backoff_ms", "0", "client.reconnect.initial_backoff_ms"},
         BadValue{"client.reconnect.max_backoff_ms", "50", "client.reconnect.max_backoff_ms"},
         BadValue{"client.data.dataset", nullptr, "client.data.dataset: required"},
@@ -731,6 +735,17 @@ TEST(FederationConfigTest, ExampleConfigsAreValid) {
   // Both sides describe the same model.
   EXPECT_EQ(client->trainer->NumParameters(), coordinator->options.initial_model.size());
   EXPECT_EQ(client->dialer.port, coordinator->listener.port);
+  EXPECT_EQ(client->options.state_file, "client-state/client-0.state");
+
+  // The README's GD-SEC section: its compression stanza in place of the example's.
+  FederationConfigFile gdsec = *coordinator_file;
+  *gdsec.config.mutable_compression() = proto::CompressionConfig();
+  gdsec.config.mutable_compression()->mutable_gdsec()->set_beta(0.5);
+  gdsec.config.mutable_compression()->mutable_gdsec()->set_rule(proto::GD_SEC_RULE_TOP_K);
+  gdsec.config.mutable_compression()->mutable_gdsec()->set_density(0.01);
+  StatusOr<CoordinatorSetup> gdsec_setup = BuildCoordinatorSetup(gdsec);
+  ASSERT_TRUE(gdsec_setup.ok()) << gdsec_setup.status();
+  EXPECT_TRUE(proto::IsGdSec(gdsec_setup->options.compression));
 }
 
 }  // namespace

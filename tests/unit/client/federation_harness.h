@@ -153,6 +153,25 @@ class Federation {
     return OkStatus();
   }
 
+  // A client process restart: client i stops (as if killed: nothing is sent on its way out)
+  // and a new Client with the same options (state file included) and trainer takes its place.
+  Status RestartClient(size_t i) {
+    ClientSlot& slot = *clients_[i];
+    slot.client->Stop();
+    slot.thread.join();
+    slot.client.reset();
+    slot.done = false;
+    ASSIGN_OR_RETURN(std::shared_ptr<net::Dialer> dialer,
+                     network_.NewDialer("coordinator", slot.id));
+    ASSIGN_OR_RETURN(slot.client,
+                     client::Client::Create(client_options_[i], slot.trainer.get(), dialer));
+    slot.thread = std::thread([&slot] {
+      slot.result = slot.client->Run();
+      slot.done = true;
+    });
+    return OkStatus();
+  }
+
   // Pumps the network and ticks the coordinator until `until()` holds (or a hang guard of
   // `guard` passes: then false). Coordinator errors end the pump too (returned in *error).
   // With tick = false the coordinator only sees messages (no round starts, no deadlines).

@@ -632,6 +632,58 @@ TEST(GdSecFederationTest, PendingRoundIsResolvedWhenTheClientComesBackRoundsLate
   ExpectServerHIsTheSumOfTheClients(f);
 }
 
+// A client process that dies after its round-2 update went out and restarts while round 4 is
+// due: with its state file it rejoins (learning that round 2 counted); without one it is
+// refused, since the coordinator's h holds an h_m that no longer exists anywhere.
+void RestartClientAfterItsUpdate(bool with_state_file) {
+  TempDir dir;
+  coordinator::CoordinatorOptions options = GdSecFederation(4);
+  options.selection.min_clients = 3;
+  options.num_rounds = 5;
+  Federation f(options, 4, [&](size_t i, client::ClientOptions& o) {
+    if (i == 3 && with_state_file) o.state_file = dir.path() + "/client-3.state";
+  });
+  ASSERT_TRUE(f.StartCoordinator().ok());
+  std::shared_ptr<BreakingDialer> breaking;
+  ASSERT_TRUE(f.StartClients([&](size_t i, std::shared_ptr<net::Dialer> d) {
+                 if (i != 3) return d;
+                 breaking = std::make_shared<BreakingDialer>(
+                     d, &f.network(), proto::Envelope::kUpdate, 2,
+                     BreakingDialer::Break::kAfterSending, /*hold_redials=*/true);
+                 return std::shared_ptr<net::Dialer>(breaking);
+               }).ok());
+  ASSERT_TRUE(f.PumpUntil([&] { return f.coordinator().connected_clients() == 4; },
+                          std::chrono::seconds(60), /*tick=*/false));
+  ASSERT_TRUE(f.PumpUntilRoundsFinished(3)) << f.tick_error();
+  ASSERT_TRUE(breaking->broken());
+  EXPECT_EQ(f.coordinator().history()[1].contributors.size(), 4u);  // its update counted
+  ASSERT_TRUE(f.RestartClient(3).ok());
+  if (!with_state_file) {
+    ASSERT_TRUE(f.PumpUntil([&] { return f.client(3).done.load(); }, std::chrono::seconds(60),
+                            /*tick=*/false));
+    EXPECT_EQ(f.client(3).result.code(), StatusCode::kFailedPrecondition) << f.client(3).result;
+    EXPECT_NE(std::string(f.client(3).result.message()).find("STATE_LOST"), std::string::npos)
+        << f.client(3).result;
+    return;
+  }
+  ASSERT_TRUE(f.PumpUntil([&] { return f.coordinator().connected_clients() == 4; },
+                          std::chrono::seconds(60), /*tick=*/false));
+  ASSERT_TRUE(f.RunToEnd()) << f.tick_error();
+  EXPECT_TRUE(f.client(3).result.ok()) << f.client(3).result;
+  // Round 2 (learned after the restart), 4 and 5.
+  EXPECT_EQ(f.client(3).client->stats().rounds_completed, 3u);
+  EXPECT_EQ(f.coordinator().history()[3].contributors.size(), 4u);
+  ExpectServerHIsTheSumOfTheClients(f);
+}
+
+TEST(GdSecFederationTest, RestartedClientRejoinsWithItsStateFile) {
+  RestartClientAfterItsUpdate(/*with_state_file=*/true);
+}
+
+TEST(GdSecFederationTest, RestartedClientWithoutStateIsRefused) {
+  RestartClientAfterItsUpdate(/*with_state_file=*/false);
+}
+
 TEST(GdSecFederationTest, RestartFromCheckpointGivesTheUninterruptedModelAndH) {
   coordinator::CoordinatorOptions options = GdSecFederation(4);
   options.secure_aggregation.enabled = true;

@@ -56,6 +56,7 @@ typedef struct sotto_client_config {
   double jitter;                    /* default 0.5 */
   uint32_t max_attempts;            /* consecutive failed connections before giving up; 0: never */
   int threads;                      /* default 1 */
+  const char* state_file; /* compression state kept across restarts (client.h); NULL: none */
 } sotto_client_config;
 
 /* Trains from `global` (n floats) and writes the pseudo-gradient global - local into `update`

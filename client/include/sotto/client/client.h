@@ -74,6 +74,11 @@ struct ClientOptions {
   // before the connection is treated as lost; 0: wait forever.
   std::chrono::milliseconds idle_timeout{0};
   int threads = 1;  // compression and secure-aggregation masks
+  // Where the compression state (error memory, GD-SEC's h_m and e_m, a round whose outcome is
+  // not known yet) is kept between processes (sotto/client/state_file.h); empty: in memory
+  // only. With it, a client restarted after a crash rejoins its run where it left; without it,
+  // a restarted client starts afresh (and under GD-SEC is refused until the run ends).
+  std::string state_file;
   // Called after each round this client took part in (may be empty), on Run's thread.
   std::function<void(uint64_t round, proto::RoundOutcome outcome)> on_round_end;
 };
