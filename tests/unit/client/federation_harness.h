@@ -139,16 +139,10 @@ class Federation {
       const std::function<std::shared_ptr<net::Dialer>(size_t, std::shared_ptr<net::Dialer>)>&
           wrap = {}) {
     for (size_t i = 0; i < clients_.size(); ++i) {
-      ClientSlot& slot = *clients_[i];
       ASSIGN_OR_RETURN(std::shared_ptr<net::Dialer> dialer,
-                       network_.NewDialer("coordinator", slot.id));
+                       network_.NewDialer("coordinator", clients_[i]->id));
       if (wrap) dialer = wrap(i, std::move(dialer));
-      ASSIGN_OR_RETURN(slot.client,
-                       client::Client::Create(client_options_[i], slot.trainer.get(), dialer));
-      slot.thread = std::thread([&slot] {
-        slot.result = slot.client->Run();
-        slot.done = true;
-      });
+      RETURN_IF_ERROR(StartClient(i, std::move(dialer)));
     }
     return OkStatus();
   }
@@ -163,8 +157,14 @@ class Federation {
     slot.done = false;
     ASSIGN_OR_RETURN(std::shared_ptr<net::Dialer> dialer,
                      network_.NewDialer("coordinator", slot.id));
-    ASSIGN_OR_RETURN(slot.client,
-                     client::Client::Create(client_options_[i], slot.trainer.get(), dialer));
+    return StartClient(i, std::move(dialer));
+  }
+
+  // Creates client i on `dialer` and runs it on its own thread.
+  Status StartClient(size_t i, std::shared_ptr<net::Dialer> dialer) {
+    ClientSlot& slot = *clients_[i];
+    ASSIGN_OR_RETURN(slot.client, client::Client::Create(client_options_[i], slot.trainer.get(),
+                                                         std::move(dialer)));
     slot.thread = std::thread([&slot] {
       slot.result = slot.client->Run();
       slot.done = true;
