@@ -299,6 +299,8 @@ struct Coordinator::Round {
   std::unique_ptr<RoundManager> manager;
   // GD-SEC: the round's sum of sent values (fixed point), committed to h if the round completes.
   std::vector<int64_t> gdsec_sum;
+  proto::Envelope start;             // the RoundStart, again for a client that comes back
+  std::set<std::string> advertised;  // secure rounds: clients whose AdvertiseKeys was taken
   RoundSummary summary;
 };
 
@@ -688,6 +690,32 @@ void Coordinator::OnHello(const std::shared_ptr<Session>& session,
     body->set_reason(counted ? "" : "this round's sum does not hold the client's input");
     Send(*session, end);
   }
+  // A client selected for the round in progress that lost its connection before it answered
+  // (a network blip, or its process restarted while training) gets the RoundStart again, so
+  // that it can still take part instead of being waited for until a deadline.
+  if (round_ != nullptr &&
+      std::binary_search(round_->selected.begin(), round_->selected.end(), id)) {
+    Round& round = *round_;
+    bool again = false;
+    if (round.manager == nullptr) {
+      auto dropped = round.dropped.find(id);
+      const bool lost = dropped == round.dropped.end() ||
+                        dropped->second.rfind("disconnected", 0) == 0 ||
+                        dropped->second.rfind("send failed", 0) == 0;
+      if (round.updates.count(id) == 0 && lost) {
+        if (dropped != round.dropped.end()) round.dropped.erase(dropped);
+        round.awaiting.insert(id);
+        again = true;
+      }
+    } else {
+      again = round.manager->phase() == secagg::ServerPhase::kCollectingKeys &&
+              round.manager->server().IsLive(secagg_id) && round.advertised.count(id) == 0;
+    }
+    if (again) {
+      SOTTO_LOG(kInfo, "round_start_again").With("client", id).With("round", round.number);
+      Send(*session, round.start);
+    }
+  }
 }
 
 void Coordinator::OnMessage(const std::shared_ptr<Session>& session, proto::Envelope envelope) {
@@ -816,8 +844,10 @@ void Coordinator::Dispatch(const std::shared_ptr<Session>& session, proto::Envel
         round.dropped.emplace(id, "malformed message: " + message.status().ToString());
         return;
       }
+      const bool advertise = envelope.body_case() == proto::Envelope::kAdvertiseKeys;
       Status delivered = round.manager->Deliver(session->secagg_id, envelope.run_id(),
                                                 envelope.round_id(), *std::move(message));
+      if (delivered.ok() && advertise) round.advertised.insert(id);
       if (!delivered.ok()) {
         Refuse("protocol");
         SOTTO_LOG(kWarning, "message_refused")
@@ -958,7 +988,7 @@ Status Coordinator::StartRound() {
   round->summary.round = number;
   round->summary.selected = selected;
 
-  proto::Envelope start;
+  proto::Envelope& start = round->start;
   start.set_round_id(number);
   start.set_phase(proto::PHASE_TRAIN);
   proto::RoundStart* body = start.mutable_round_start();
@@ -997,7 +1027,7 @@ Status Coordinator::StartRound() {
       .With("selected", selected.size())
       .With("connected", clients_.size())
       .With("secure", options_.secure_aggregation.enabled);
-  for (const std::string& id : selected) SendTo(id, start);
+  for (const std::string& id : selected) SendTo(id, round_->start);
   return AdvanceRound();
 }
 

@@ -153,6 +153,31 @@ TEST(FederationTest, ClientLostAfterShareKeysIsRecoveredAndTheRoundCompletesAtIt
   EXPECT_TRUE(f.client(4).result.ok()) << f.client(4).result;
 }
 
+// A client whose link breaks while it trains (it never sent AdvertiseKeys) reconnects, gets the
+// round's RoundStart again, and takes part: the round neither waits for the deadline nor goes on
+// without it.
+TEST(FederationTest, ClientLostWhileTrainingGetsTheRoundAgainAndTakesPart) {
+  Federation f(SecureSmallFederation(5), 5);
+  ASSERT_TRUE(f.StartCoordinator().ok());
+  std::shared_ptr<BreakingDialer> breaking;
+  ASSERT_TRUE(f.StartClients([&](size_t i, std::shared_ptr<net::Dialer> d) {
+                 if (i != 4) return d;
+                 breaking = std::make_shared<BreakingDialer>(d, &f.network(),
+                                                             proto::Envelope::kAdvertiseKeys, 2);
+                 return std::shared_ptr<net::Dialer>(breaking);
+               }).ok());
+  ASSERT_TRUE(f.RunToEnd()) << f.tick_error();
+  EXPECT_TRUE(breaking->broken());
+  for (const auto& round : f.coordinator().history()) {
+    EXPECT_EQ(round.outcome, "completed");
+    EXPECT_EQ(round.contributors.size(), 5u) << "round " << round.round;
+  }
+  const client::ClientStats stats = f.client(4).client->stats();
+  EXPECT_EQ(stats.connections, 2u);
+  EXPECT_EQ(stats.rounds_completed, 3u);
+  EXPECT_EQ(stats.rounds_dropped, 0u);
+}
+
 TEST(FederationTest, SilentClientIsDroppedAtThePlainDeadline) {
   coordinator::CoordinatorOptions options = SmallFederation(3);
   options.selection.min_clients = 2;
@@ -377,6 +402,50 @@ TEST(FederationRefusalTest, MalformedUpdateDropsTheClientFromTheRound) {
   ASSERT_EQ(round.dropped.count("a"), 1u);
   EXPECT_NE(round.dropped.at("a").find("malformed update"), std::string::npos);
   EXPECT_TRUE(BitEqual(ModelOf(f.coordinator()), options.initial_model));
+}
+
+TEST(FederationRefusalTest, PlainRoundStartIsSentAgainToAClientThatComesBack) {
+  coordinator::CoordinatorOptions options = SmallFederation(2);
+  options.num_rounds = 1;
+  Federation f(options, 0);
+  ASSERT_TRUE(f.StartCoordinator().ok());
+  RawClient a = RawClient::Connect(f, "a");
+  ASSERT_TRUE(a.connection->Send(Hello(1, 1, "a")).ok());
+  const uint64_t run_id = a.Next(f).welcome().accepted().run_id();
+  RawClient b = RawClient::Connect(f, "b");
+  ASSERT_TRUE(b.connection->Send(Hello(1, 1, "b")).ok());
+  b.Next(f);
+  ASSERT_TRUE(f.coordinator().Tick().ok());
+  ASSERT_TRUE(a.Next(f).has_round_start());
+  ASSERT_TRUE(b.Next(f).has_round_start());
+  // b's link breaks before it answers; it comes back with round 1 pending.
+  f.network().Disconnect(*b.connection);
+  f.network().RunUntilIdle();
+  RawClient back = RawClient::Connect(f, "b");
+  proto::Envelope hello = Hello(1, 1, "b");
+  hello.mutable_hello()->set_last_run_id(run_id);
+  hello.mutable_hello()->set_pending_round(1);
+  ASSERT_TRUE(back.connection->Send(hello).ok());
+  ASSERT_TRUE(back.Next(f).welcome().has_accepted());
+  const proto::Envelope again = back.Next(f);  // no RoundEnd: round 1 is still running
+  ASSERT_TRUE(again.has_round_start());
+  EXPECT_EQ(again.round_start().round(), 1u);
+  // Both answer; the round counts both.
+  for (RawClient* c : {&a, &back}) {
+    proto::Envelope update;
+    update.set_run_id(run_id);
+    update.set_round_id(1);
+    update.mutable_update()->set_round(1);
+    update.mutable_update()->set_weight(1);
+    update.mutable_update()->set_dense_fp32_le(
+        std::string(f.coordinator().model().size() * sizeof(float), '\0'));
+    ASSERT_TRUE(c->connection->Send(update).ok());
+  }
+  ASSERT_TRUE(f.PumpUntil([&] { return f.coordinator().finished(); }, std::chrono::seconds(30)));
+  const auto& round = f.coordinator().history().at(0);
+  EXPECT_EQ(round.outcome, "completed");
+  EXPECT_EQ(round.contributors, (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(round.dropped.empty());
 }
 
 TEST(FederationTest, MemoryBudgetsAreRespected) {

@@ -19,6 +19,9 @@
 //              pending (Hello.pending_round), RoundEnd of that round with its outcome for this
 //              client (unless the round is still running with the client in it: its RoundEnd
 //              comes when it ends); after the end of the run, RoundEnd with run_finished.
+//              A client selected for the round in progress that comes back before it answered
+//              (no update yet; no AdvertiseKeys while keys are collected) gets its RoundStart
+//              again.
 //   round r    once at least min_clients clients are connected and idle, the coordinator selects
 //              clients (a seeded shuffle of the connected ids, sorted), sends each RoundStart
 //              (model, compression, and the secure-aggregation parameters when enabled):
