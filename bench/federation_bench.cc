@@ -24,7 +24,11 @@
 //       0 dense, plain FedAvg;
 //       1 top-k 1 % + classic error feedback, plain;
 //       2 top-k 1 % + error feedback + secure aggregation on a 1 % global_topk support,
-//         SecAgg+ degree 6 (threshold 4 of 7), ring 2^32.
+//         SecAgg+ degree 6 (threshold 4 of 7), ring 2^32;
+//       3 GD-SEC (top-k rule, 1 %, beta 0.5), plain;
+//       4 GD-SEC on a 1 % global_topk support with secure aggregation as in 2 (clip 1, so
+//         that GD-SEC's 2^24-per-unit integers of 100 clients fit the 2^32 ring).
+//     BM_Compute has baselines for 0-2; 3 and 4 are for their bytes and round times.
 //     The reported time is the wall time per round in steady state: (end of round R - end of
 //     round 1) / (R - 1). Counters: process CPU seconds per round (all threads), the
 //     coordinator's own round time (RoundSummary::seconds), the broadcast part (from the end of
@@ -37,6 +41,9 @@
 //     SecAggServer, clients on 2 threads), and the FedAvg step. This is the work the round
 //     cannot avoid; the framework's rounds are reported as ratios to it.
 // The coordinator is ticked every 2 ms (loop.RunFor(2ms); Tick()) over both transports.
+// Threads are named (fb-coordinator: the coordinator's loop and Tick; fb-client-loop: the two
+// client EventLoops; fb-client: the 100 Client::Run threads), so that `perf record -g` of a
+// federation splits by thread with `perf report --sort comm`.
 // After the runs a summary prints the tables of docs/BENCHMARKS.md ("Coordinator and client
 // over mutual TLS"). About 3 minutes and 3 GiB of memory on the 2-core reference VM:
 //
@@ -44,6 +51,7 @@
 //       --benchmark_report_aggregates_only=true   (one command line)
 
 #include <benchmark/benchmark.h>
+#include <pthread.h>
 #include <time.h>
 
 #include <algorithm>
@@ -121,7 +129,18 @@ constexpr auto kGuard = std::chrono::seconds(900);
 
 enum Kind : int64_t { kTcp = 0, kTls = 1, kTlsWelcome = 2 };
 enum Transport : int64_t { kMemory = 0, kTlsTransport = 1 };
-enum Config : int64_t { kDensePlain = 0, kTopKPlain = 1, kTopKSecure = 2 };
+enum Config : int64_t {
+  kDensePlain = 0,
+  kTopKPlain = 1,
+  kTopKSecure = 2,
+  kGdSecPlain = 3,
+  kGdSecSecure = 4,
+};
+// The configurations BM_Compute has a baseline for; BM_Round runs every one.
+constexpr int64_t kComputeConfigs[] = {kDensePlain, kTopKPlain, kTopKSecure};
+constexpr int64_t kAllConfigs[] = {kDensePlain, kTopKPlain, kTopKSecure, kGdSecPlain, kGdSecSecure};
+
+bool IsSecure(int64_t config) { return config == kTopKSecure || config == kGdSecSecure; }
 
 const char* ConfigName(int64_t config) {
   switch (config) {
@@ -129,8 +148,12 @@ const char* ConfigName(int64_t config) {
       return "dense FedAvg, plain";
     case kTopKPlain:
       return "top-k 1 % + EF, plain";
-    default:
+    case kTopKSecure:
       return "top-k 1 % + EF, SecAgg+ on 1 % global_topk";
+    case kGdSecPlain:
+      return "GD-SEC top-k 1 %, plain";
+    default:
+      return "GD-SEC, SecAgg+ on 1 % global_topk";
   }
 }
 
@@ -618,6 +641,9 @@ std::vector<float> Pattern(size_t d) {
 
 size_t Offset(size_t client, size_t d) { return (client * 7919) % d; }
 
+// Names the calling thread (at most 15 characters; see the file comment).
+void NameThread(const char* name) { pthread_setname_np(pthread_self(), name); }
+
 void WritePattern(std::span<const float> pattern, size_t offset, std::span<float> update) {
   const size_t d = pattern.size();
   std::memcpy(update.data(), pattern.data() + offset, (d - offset) * sizeof(float));
@@ -668,16 +694,26 @@ coordinator::CoordinatorOptions FederationOptions(size_t d, int64_t config, uint
   o.num_rounds = rounds;
   o.selection.min_clients = static_cast<uint32_t>(kClients);
   o.initial_model.assign(d, 0.0f);
-  if (config != kDensePlain) {
+  if (config == kTopKPlain || config == kTopKSecure) {
     o.compression.set_sparsifier(proto::SPARSIFIER_TOP_K);
     o.compression.set_density(kDensity);
     o.compression.set_error_feedback(proto::ERROR_FEEDBACK_CLASSIC);
   }
-  if (config == kTopKSecure) {
+  if (config == kGdSecPlain || config == kGdSecSecure) {
+    o.compression.mutable_gdsec()->set_beta(0.5);
+    o.compression.mutable_gdsec()->set_rule(proto::GD_SEC_RULE_TOP_K);
+    o.compression.mutable_gdsec()->set_density(kDensity);
+  }
+  if (IsSecure(config)) {
     o.secure_aggregation.enabled = true;
     o.secure_aggregation.policy = secagg::SupportPolicy::kGlobalTopK;
     o.secure_aggregation.density = kDensity;
     o.secure_aggregation.degree = kSecAggDegree;
+  }
+  if (config == kGdSecSecure) {
+    // GD-SEC's integers (2^24 per unit) of 100 clients fit the 2^32 ring for |v| <= 1, as
+    // top-k's do with the default clip.
+    o.secure_aggregation.clip = 1.0;
   }
   return o;
 }
@@ -736,7 +772,10 @@ FederationRun RunFederation(int64_t transport, size_t d, int64_t config, uint32_
       dialers.push_back(*std::move(dialer));
     }
     for (auto& loop : client_loops) {
-      client_loop_threads.emplace_back([l = loop.get()] { l->Run(); });
+      client_loop_threads.emplace_back([l = loop.get()] {
+        NameThread("fb-client-loop");
+        l->Run();
+      });
     }
   }
   listener->Start([&](std::shared_ptr<net::Connection> c) { coord->Accept(std::move(c)); });
@@ -759,6 +798,7 @@ FederationRun RunFederation(int64_t transport, size_t d, int64_t config, uint32_
   }
   for (size_t i = 0; i < kClients; ++i) {
     client_threads.emplace_back([&, i] {
+      NameThread("fb-client");
       const Status done = clients[i]->Run();
       if (!done.ok()) {
         std::fprintf(stderr, "client %zu: %s\n", i, done.ToString().c_str());
@@ -770,6 +810,7 @@ FederationRun RunFederation(int64_t transport, size_t d, int64_t config, uint32_
 
   // The coordinator's thread: drives its transport and ticks it (coordinator.h).
   std::thread driver([&] {
+    NameThread("fb-coordinator");
     auto next_tick = steady_clock::now();
     bool started = false;
     auto after_tick = [&] {
@@ -880,7 +921,7 @@ void BM_Round(benchmark::State& state) {
   state.counters["up_ratio"] = uplink / dense;
   state.counters["connect_ms"] = 1e3 * run.connect_seconds;
   state.counters["round1_ms"] = 1e3 * run.history[0].seconds;
-  if (config == kTopKSecure) {
+  if (IsSecure(config)) {
     static constexpr const char* kPhase[] = {"keys_ms", "shares_ms", "masked_ms", "unmask_ms"};
     for (size_t p = 0; p < 4; ++p) {
       state.counters[kPhase[p]] = 1e3 * phases[p] / steady;
@@ -891,7 +932,7 @@ void BM_Round(benchmark::State& state) {
 
 void RoundArgs(benchmark::internal::Benchmark* b) {
   for (int64_t d : {100000, 1000000}) {
-    for (int64_t config : {kDensePlain, kTopKPlain, kTopKSecure}) {
+    for (int64_t config : kAllConfigs) {
       for (int64_t transport : {kMemory, kTlsTransport}) {
         b->Args({transport, d, config});
       }
@@ -1122,7 +1163,7 @@ void BM_Compute(benchmark::State& state) {
 
 void ComputeArgs(benchmark::internal::Benchmark* b) {
   for (int64_t d : {100000, 1000000}) {
-    for (int64_t config : {kDensePlain, kTopKPlain, kTopKSecure}) {
+    for (int64_t config : kComputeConfigs) {
       b->Args({d, config, 2});
     }
   }
@@ -1232,7 +1273,7 @@ class RatioReporter : public sotto::bench::MedianReporter {
           "compute | mTLS / in-memory |\n"
           "|---|---|---:|---:|---:|---:|---:|---:|\n");
       for (int64_t d : {100000, 1000000}) {
-        for (int64_t config : {kDensePlain, kTopKPlain, kTopKSecure}) {
+        for (int64_t config : kComputeConfigs) {
           const std::string mem = RoundKey(kMemory, d, config);
           const std::string tls = RoundKey(kTlsTransport, d, config);
           const std::string cmp = ComputeKey(d, config);
@@ -1265,14 +1306,14 @@ class RatioReporter : public sotto::bench::MedianReporter {
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
         kClients);
     for (int64_t d : {100000, 1000000}) {
-      for (int64_t config : {kDensePlain, kTopKPlain, kTopKSecure}) {
+      for (int64_t config : kAllConfigs) {
         for (int64_t transport : {kMemory, kTlsTransport}) {
           const std::string key = RoundKey(transport, d, config);
           if (!Has(key)) {
             continue;
           }
           char phases[128] = "- | - | - | -";
-          if (config == kTopKSecure) {
+          if (IsSecure(config)) {
             std::snprintf(phases, sizeof phases, "%.1f | %.1f | %.1f | %.1f",
                           Counter(key, "keys_ms"), Counter(key, "shares_ms"),
                           Counter(key, "masked_ms"), Counter(key, "unmask_ms"));
@@ -1297,7 +1338,7 @@ class RatioReporter : public sotto::bench::MedianReporter {
         "| d | configuration | uplink | dense fp32 (RoundSummary) | uplink / dense | downlink |\n"
         "|---|---|---:|---:|---:|---:|\n");
     for (int64_t d : {100000, 1000000}) {
-      for (int64_t config : {kDensePlain, kTopKPlain, kTopKSecure}) {
+      for (int64_t config : kAllConfigs) {
         std::string key = RoundKey(kTlsTransport, d, config);
         if (!Has(key)) {
           key = RoundKey(kMemory, d, config);

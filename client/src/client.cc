@@ -536,10 +536,11 @@ Status Client::State::HandleRoundStart(const proto::Envelope& envelope) {
                                        d * sizeof(float));
   } else {
     if (is_gdsec) {
-      // The movement since the model of the last round this client's input counted in (none
-      // before its first: the threshold rule then sends every coordinate).
+      // The threshold rule scales by the movement since the model of the last round this
+      // client's input counted in (none before its first: it then sends every coordinate).
       movement.clear();
-      if (gdsec_model.size() == d) {
+      if (gdsec_model.size() == d &&
+          start.compression().gdsec().rule() == proto::GD_SEC_RULE_THRESHOLD) {
         movement.resize(d);
         for (size_t i = 0; i < d; ++i) movement[i] = global[i] - gdsec_model[i];
       }

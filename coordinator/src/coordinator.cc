@@ -299,7 +299,10 @@ struct Coordinator::Round {
   std::unique_ptr<RoundManager> manager;
   // GD-SEC: the round's sum of sent values (fixed point), committed to h if the round completes.
   std::vector<int64_t> gdsec_sum;
-  proto::Envelope start;             // the RoundStart, again for a client that comes back
+  // The RoundStart: its header, and its body serialized once for every recipient (the model
+  // is most of it), kept for a client that comes back.
+  proto::Envelope start_header;
+  std::shared_ptr<const net::EncodedBody> start_body;
   std::set<std::string> advertised;  // secure rounds: clients whose AdvertiseKeys was taken
   RoundSummary summary;
 };
@@ -552,7 +555,20 @@ void Coordinator::Send(Session& session, proto::Envelope& envelope) {
   if (envelope.run_id() == 0) envelope.set_run_id(run_id_);
   envelope.set_sequence(++session.sequence);
   const uint64_t bytes = FrameBytes(envelope);
-  Status sent = session.connection->Send(envelope);
+  AfterSend(session, session.connection->Send(envelope), bytes);
+}
+
+void Coordinator::SendEncoded(Session& session, proto::Envelope& header,
+                              const std::shared_ptr<const net::EncodedBody>& body) {
+  if (session.closed || !session.connection) return;
+  header.set_protocol_version(net::kProtocolVersion);
+  if (header.run_id() == 0) header.set_run_id(run_id_);
+  header.set_sequence(++session.sequence);
+  const uint64_t bytes = net::EncodedFrameBytes(header, *body);
+  AfterSend(session, session.connection->SendEncoded(header, body), bytes);
+}
+
+void Coordinator::AfterSend(Session& session, const Status& sent, uint64_t bytes) {
   if (!sent.ok()) {
     SOTTO_LOG(kWarning, "send_failed")
         .With("client", session.client_id)
@@ -713,7 +729,7 @@ void Coordinator::OnHello(const std::shared_ptr<Session>& session,
     }
     if (again) {
       SOTTO_LOG(kInfo, "round_start_again").With("client", id).With("round", round.number);
-      Send(*session, round.start);
+      SendEncoded(*session, round.start_header, round.start_body);
     }
   }
 }
@@ -988,9 +1004,9 @@ Status Coordinator::StartRound() {
   round->summary.round = number;
   round->summary.selected = selected;
 
-  proto::Envelope& start = round->start;
-  start.set_round_id(number);
-  start.set_phase(proto::PHASE_TRAIN);
+  round->start_header.set_round_id(number);
+  round->start_header.set_phase(proto::PHASE_TRAIN);
+  proto::Envelope start;  // the body only
   proto::RoundStart* body = start.mutable_round_start();
   body->set_round(number);
   body->mutable_parameters()->set_dimension(d);
@@ -1021,13 +1037,17 @@ Status Coordinator::StartRound() {
     // Plain rounds wait for every selected client (secure ones: the round manager does).
     round->awaiting.insert(selected.begin(), selected.end());
   }
+  ASSIGN_OR_RETURN(round->start_body, net::EncodedBody::Create(start));
   round_ = std::move(round);
   SOTTO_LOG(kInfo, "round_start")
       .With("round", number)
       .With("selected", selected.size())
       .With("connected", clients_.size())
       .With("secure", options_.secure_aggregation.enabled);
-  for (const std::string& id : selected) SendTo(id, round_->start);
+  for (const std::string& id : selected) {
+    auto it = clients_.find(id);
+    if (it != clients_.end()) SendEncoded(*it->second, round_->start_header, round_->start_body);
+  }
   return AdvanceRound();
 }
 

@@ -11,7 +11,10 @@
 //     envelope parser InvalidArgument; identity binding Unauthenticated; converters
 //     InvalidArgument;
 //   - an accepted envelope re-encodes and decodes to the same bytes;
-//   - a converted secure-aggregation message converts back to an equal one.
+//   - a converted secure-aggregation message converts back to an equal one;
+//   - a second decoder that takes payload bytes the way the TLS transport does (read straight
+//     into PayloadSpace(), committed with CommitPayload(); Feed() between payloads) yields the
+//     same frames, byte for byte, and the same final status.
 //
 // Built as a libFuzzer binary when SOTTO_FUZZ=ON with clang, and always as the corpus-replay
 // test fuzz_frame_corpus (tests/fuzz/corpus_main.cc).
@@ -120,6 +123,27 @@ void HandleFrame(const Frame& frame) {
   Dispatch(*envelope);
 }
 
+// The same stream through PayloadSpace/CommitPayload where a payload is in progress.
+sotto::Status DecodeDirect(std::span<const uint8_t> stream, size_t piece,
+                           std::vector<Frame>& frames) {
+  FrameDecoder decoder(FrameCaps::Default());
+  sotto::Status status;
+  while (!stream.empty() && status.ok()) {
+    std::span<uint8_t> space = decoder.PayloadSpace();
+    if (!space.empty()) {
+      const size_t n = std::min({space.size(), piece, stream.size()});
+      std::copy_n(stream.begin(), n, space.begin());
+      decoder.CommitPayload(n, frames);
+      stream = stream.subspan(n);
+      continue;
+    }
+    const size_t n = std::min(piece, stream.size());
+    status = decoder.Feed(stream.first(n), frames);
+    stream = stream.subspan(n);
+  }
+  return status.ok() ? decoder.Finish() : status;
+}
+
 }  // namespace
 }  // namespace sotto::net
 
@@ -132,16 +156,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::span<const uint8_t> stream(data + 1, size - 1);
   const size_t piece = mode < 0x80 ? (mode % 16) + 1 : std::max<size_t>(stream.size(), 1);
 
+  const std::span<const uint8_t> all = stream;
   FrameDecoder decoder(FrameCaps::Default());
   std::vector<Frame> frames;
+  std::vector<Frame> accepted;
   sotto::Status status;
   while (!stream.empty() && status.ok()) {
     const size_t n = std::min(piece, stream.size());
     frames.clear();
     status = decoder.Feed(stream.first(n), frames);
     CheckCode(status, {sotto::StatusCode::kInvalidArgument, sotto::StatusCode::kResourceExhausted});
-    for (const Frame& frame : frames) {
+    for (Frame& frame : frames) {
       HandleFrame(frame);
+      accepted.push_back(std::move(frame));
     }
     stream = stream.subspan(n);
   }
@@ -151,6 +178,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     SOTTO_CHECK(end.ok() == !decoder.mid_frame());
   } else {
     SOTTO_CHECK(end == status);
+  }
+
+  std::vector<Frame> direct;
+  const sotto::Status direct_end = DecodeDirect(all, piece, direct);
+  SOTTO_CHECK(direct_end == end) << direct_end << " vs " << end;
+  SOTTO_CHECK(direct.size() == accepted.size());
+  for (size_t i = 0; i < direct.size(); ++i) {
+    SOTTO_CHECK(direct[i].type == accepted[i].type);
+    SOTTO_CHECK(direct[i].payload.ToVector() == accepted[i].payload.ToVector());
   }
   return 0;
 }

@@ -1,6 +1,7 @@
 #include "sotto/net/frame.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -12,8 +13,9 @@ namespace {
 constexpr uint32_t kKiB = 1024;
 constexpr uint32_t kMiB = 1024 * 1024;
 
-// What the decoder reserves when a frame starts; it grows with the bytes that arrive.
-constexpr size_t kInitialReserveBytes = 64 * kKiB;
+// The smallest piece the decoder allocates for a payload (or the payload's size, if less);
+// later pieces are as large as what the frame already holds.
+constexpr size_t kMinPieceBytes = 64 * kKiB;
 
 std::string Hex(uint8_t byte) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -175,7 +177,98 @@ StatusOr<std::vector<uint8_t>> EncodeFrame(MessageType type, std::span<const uin
   return out;
 }
 
+FramePayload::FramePayload(std::span<const uint8_t> bytes) {
+  if (bytes.empty()) {
+    return;
+  }
+  Piece piece;
+  piece.data = std::make_unique_for_overwrite<uint8_t[]>(bytes.size());
+  std::memcpy(piece.data.get(), bytes.data(), bytes.size());
+  piece.size = piece.capacity = bytes.size();
+  pieces_.push_back(std::move(piece));
+  size_ = bytes.size();
+}
+
+FramePayload::FramePayload(const FramePayload& other) : FramePayload(other.ToVector()) {}
+
+FramePayload& FramePayload::operator=(const FramePayload& other) {
+  if (this != &other) {
+    *this = FramePayload(other.ToVector());
+  }
+  return *this;
+}
+
+std::vector<uint8_t> FramePayload::ToVector() const {
+  std::vector<uint8_t> out;
+  out.reserve(size_);
+  for (const Piece& piece : pieces_) {
+    out.insert(out.end(), piece.data.get(), piece.data.get() + piece.size);
+  }
+  return out;
+}
+
+bool operator==(const FramePayload& payload, std::span<const uint8_t> bytes) {
+  if (payload.size() != bytes.size()) {
+    return false;
+  }
+  size_t offset = 0;
+  for (size_t i = 0; i < payload.piece_count(); ++i) {
+    const std::span<const uint8_t> piece = payload.piece(i);
+    if (!std::equal(piece.begin(), piece.end(), bytes.begin() + offset)) {
+      return false;
+    }
+    offset += piece.size();
+  }
+  return true;
+}
+
 FrameDecoder::FrameDecoder(const FrameCaps& caps) : caps_(caps) {}
+
+std::span<uint8_t> FrameDecoder::Room(size_t incoming) {
+  const size_t missing = current_.payload_bytes - payload_.size_;
+  std::vector<FramePayload::Piece>& pieces = payload_.pieces_;
+  if (pieces.empty() || pieces.back().size == pieces.back().capacity) {
+    // The claimed length is only a promise: allocate no more than has already arrived (held,
+    // or in hand) and a modest minimum, so a large claim followed by a trickle costs the
+    // trickle.
+    FramePayload::Piece piece;
+    piece.capacity = std::min(missing, std::max({kMinPieceBytes, payload_.size_, incoming}));
+    piece.data = std::make_unique_for_overwrite<uint8_t[]>(piece.capacity);
+    reserved_ += piece.capacity;
+    pieces.push_back(std::move(piece));
+  }
+  FramePayload::Piece& last = pieces.back();
+  return {last.data.get() + last.size, std::min(missing, last.capacity - last.size)};
+}
+
+void FrameDecoder::Emit(std::vector<Frame>& frames) {
+  frames.push_back(Frame{current_.type, std::move(payload_)});
+  payload_ = FramePayload();
+  reserved_ = 0;
+  have_header_ = false;
+  header_filled_ = 0;
+}
+
+std::span<uint8_t> FrameDecoder::PayloadSpace() {
+  if (!error_.ok() || !have_header_ || payload_.size_ == current_.payload_bytes) {
+    return {};
+  }
+  return Room(0);
+}
+
+void FrameDecoder::CommitPayload(size_t n, std::vector<Frame>& frames) {
+  if (n == 0) {
+    return;
+  }
+  SOTTO_CHECK(error_.ok() && have_header_ && !payload_.pieces_.empty());
+  FramePayload::Piece& last = payload_.pieces_.back();
+  SOTTO_CHECK(n <= last.capacity - last.size && n <= current_.payload_bytes - payload_.size_);
+  last.size += n;
+  payload_.size_ += n;
+  if (payload_.size_ == current_.payload_bytes) {
+    Emit(frames);
+  }
+}
 
 Status FrameDecoder::Feed(std::span<const uint8_t> bytes, std::vector<Frame>& frames) {
   if (!error_.ok()) {
@@ -200,21 +293,19 @@ Status FrameDecoder::Feed(std::span<const uint8_t> bytes, std::vector<Frame>& fr
       }
       current_ = *header;
       have_header_ = true;
-      // Reserve no more than a modest start: the claimed length is only a promise.
-      payload_.clear();
-      payload_.reserve(std::min<size_t>(current_.payload_bytes, kInitialReserveBytes));
+      if (current_.payload_bytes == 0) {
+        Emit(frames);
+        continue;
+      }
     }
-    const size_t missing = current_.payload_bytes - payload_.size();
-    const size_t take = std::min(missing, bytes.size());
-    payload_.insert(payload_.end(), bytes.begin(), bytes.begin() + take);
+    if (bytes.empty()) {
+      break;
+    }
+    const std::span<uint8_t> room = Room(bytes.size());
+    const size_t take = std::min(room.size(), bytes.size());
+    std::memcpy(room.data(), bytes.data(), take);
     bytes = bytes.subspan(take);
-    if (payload_.size() < current_.payload_bytes) {
-      break;  // all of `bytes` consumed
-    }
-    frames.push_back(Frame{current_.type, std::move(payload_)});
-    payload_ = std::vector<uint8_t>();
-    have_header_ = false;
-    header_filled_ = 0;
+    CommitPayload(take, frames);
   }
   return OkStatus();
 }

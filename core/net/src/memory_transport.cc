@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "outgoing_frame.h"
 #include "sotto/base/status_macros.h"
 #include "sotto/net/envelope_codec.h"
 #include "sotto/net/frame.h"
@@ -34,6 +35,7 @@ struct MemoryNetwork::State {
 namespace {
 
 using State = MemoryNetwork::State;
+using internal::OutgoingFrame;
 
 // What travels from one end to the other.
 enum class ChunkKind {
@@ -46,7 +48,7 @@ class MemoryConnection;
 
 struct Chunk {
   ChunkKind kind = ChunkKind::kData;
-  std::vector<uint8_t> bytes;
+  OutgoingFrame bytes;  // for kData; a body shared with other connections is not copied
   std::weak_ptr<MemoryConnection> from;  // whose in-flight counters this chunk holds
   bool counted = false;                  // a frame from Send (raw test bytes are not counted)
 };
@@ -80,12 +82,23 @@ class MemoryConnection final : public Connection,
     if (!open_.load()) {
       return FailedPreconditionError("connection " + std::to_string(id_) + " is closed");
     }
-    ASSIGN_OR_RETURN(std::vector<uint8_t> frame, EncodeEnvelopeFrame(envelope, options_.send_caps));
+    ASSIGN_OR_RETURN(OutgoingFrame frame,
+                     internal::EncodeOutgoingFrame(envelope, options_.send_caps));
+    return Transmit(std::move(frame), /*counted=*/true);
+  }
+
+  Status SendEncoded(const proto::Envelope& header,
+                     std::shared_ptr<const EncodedBody> body) override {
+    if (!open_.load()) {
+      return FailedPreconditionError("connection " + std::to_string(id_) + " is closed");
+    }
+    ASSIGN_OR_RETURN(OutgoingFrame frame,
+                     internal::EncodeOutgoingFrame(header, std::move(body), options_.send_caps));
     return Transmit(std::move(frame), /*counted=*/true);
   }
 
   // Puts `bytes` into the peer's inbox and schedules the peer to process it.
-  Status Transmit(std::vector<uint8_t> bytes, bool counted) {
+  Status Transmit(OutgoingFrame bytes, bool counted) {
     std::shared_ptr<MemoryConnection> peer = peer_.lock();
     std::lock_guard<std::mutex> lock(net_->mu);
     if (!open_.load()) {
@@ -194,7 +207,10 @@ class MemoryConnection final : public Connection,
       return;  // closing: nothing more is delivered
     }
     std::vector<Frame> frames;
-    const Status fed = decoder_.Feed(chunk.bytes, frames);
+    Status fed = decoder_.Feed(chunk.bytes.owned_bytes(), frames);
+    if (fed.ok()) {
+      fed = decoder_.Feed(chunk.bytes.shared_bytes(), frames);
+    }
     for (Frame& frame : frames) {
       if (!open_.load() || finalized_) {
         return;
@@ -504,7 +520,7 @@ Status MemoryNetwork::SendRawForTesting(Connection& from, std::vector<uint8_t> b
   if (connection == nullptr) {
     return InvalidArgumentError("not a memory connection");
   }
-  return connection->Transmit(std::move(bytes), /*counted=*/false);
+  return connection->Transmit(internal::RawOutgoingFrame(bytes), /*counted=*/false);
 }
 
 void MemoryNetwork::Disconnect(Connection& connection) {

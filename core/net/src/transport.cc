@@ -1,6 +1,25 @@
 #include "sotto/net/transport.h"
 
+#include <google/protobuf/io/coded_stream.h>
+
 namespace sotto::net {
+
+Status Connection::SendEncoded(const proto::Envelope& header,
+                               std::shared_ptr<const EncodedBody> body) {
+  if (body == nullptr) {
+    return InvalidArgumentError("no EncodedBody");
+  }
+  if (header.body_case() != proto::Envelope::BODY_NOT_SET) {
+    return InvalidArgumentError("the header sent with an EncodedBody has a body of its own");
+  }
+  proto::Envelope envelope = header;
+  google::protobuf::io::CodedInputStream input(body->bytes().data(),
+                                               static_cast<int>(body->size()));
+  if (!envelope.MergeFromCodedStream(&input)) {
+    return InternalError("cannot rebuild the envelope from its EncodedBody");
+  }
+  return Send(envelope);
+}
 
 Status ValidateConnectionOptions(const ConnectionOptions& options) {
   if (options.max_queued_messages == 0) {

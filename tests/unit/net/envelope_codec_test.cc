@@ -5,7 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "net_test_util.h"
@@ -61,7 +65,46 @@ Frame Decode(const std::vector<uint8_t>& bytes) {
   std::vector<Frame> frames;
   EXPECT_TRUE(decoder.Feed(bytes, frames).ok());
   EXPECT_EQ(frames.size(), 1u);
-  return frames.empty() ? Frame{} : frames[0];
+  return frames.empty() ? Frame{} : std::move(frames[0]);
+}
+
+Frame MakeFrame(MessageType type, std::string_view bytes) {
+  return Frame{type, FramePayload(std::span<const uint8_t>(
+                         reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()))};
+}
+
+// A RoundStart whose model is `floats` parameters (a large frame: its payload arrives in
+// several pieces).
+proto::Envelope LargeRoundStart(size_t floats) {
+  proto::Envelope envelope;
+  envelope.set_protocol_version(kProtocolVersion);
+  envelope.set_run_id(77);
+  envelope.set_round_id(3);
+  envelope.set_phase(proto::PHASE_TRAIN);
+  envelope.set_sequence(12);
+  proto::RoundStart* start = envelope.mutable_round_start();
+  start->set_round(3);
+  start->mutable_parameters()->set_dimension(floats);
+  std::string bytes(4 * floats, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    bytes[i] = static_cast<char>(i * 131 + (i >> 9));
+  }
+  start->mutable_parameters()->set_fp32_le(std::move(bytes));
+  return envelope;
+}
+
+// `envelope` split into its header fields and its body alone.
+std::pair<proto::Envelope, proto::Envelope> Split(const proto::Envelope& envelope) {
+  proto::Envelope header = envelope;
+  header.clear_body();
+  proto::Envelope body = envelope;
+  body.clear_protocol_version();
+  body.clear_run_id();
+  body.clear_round_id();
+  body.clear_phase();
+  body.clear_sequence();
+  body.clear_sender_id();
+  return {header, body};
 }
 
 TEST(EnvelopeCodecTest, EveryBodyRoundTripsWithItsFieldNumberAsType) {
@@ -88,26 +131,135 @@ TEST(EnvelopeCodecTest, RefusesAnEnvelopeWithoutBody) {
   EXPECT_EQ(EncodeEnvelopeFrame(envelope, FrameCaps::Default()).status().code(),
             StatusCode::kInvalidArgument);
   // A frame whose payload is an envelope without a body does not match any type.
-  Frame frame{MessageType::kHeartbeat, {}};
+  Frame frame{MessageType::kHeartbeat, FramePayload()};
   EXPECT_EQ(DecodeEnvelopeFrame(frame).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(EnvelopeCodecTest, RefusesABodyThatIsNotTheFrameType) {
   const std::string payload = testing::Heartbeat(1).SerializeAsString();
-  Frame frame{MessageType::kUpdate, std::vector<uint8_t>(payload.begin(), payload.end())};
+  const Frame frame = MakeFrame(MessageType::kUpdate, payload);
   const Status status = DecodeEnvelopeFrame(frame).status();
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("Update frame"), std::string_view::npos) << status;
 }
 
 TEST(EnvelopeCodecTest, RefusesMalformedPayloadsAndUnknownFields) {
-  Frame garbage{MessageType::kHeartbeat, {0x92, 0x01, 0x7f, 0x00}};
+  const Frame garbage = MakeFrame(MessageType::kHeartbeat, std::string("\x92\x01\x7f\x00", 4));
   EXPECT_EQ(DecodeEnvelopeFrame(garbage).status().code(), StatusCode::kInvalidArgument);
 
   std::string payload = testing::Heartbeat(1).SerializeAsString();
   payload += std::string("\xa0\x06\x01", 3);  // field 100, varint: unknown to the schema
-  Frame unknown{MessageType::kHeartbeat, std::vector<uint8_t>(payload.begin(), payload.end())};
+  const Frame unknown = MakeFrame(MessageType::kHeartbeat, payload);
   EXPECT_EQ(DecodeEnvelopeFrame(unknown).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(EnvelopeCodecTest, DecodesAPayloadThatArrivedInManyPieces) {
+  const proto::Envelope envelope = LargeRoundStart(300'000);  // 1.2 MB
+  auto bytes = EncodeEnvelopeFrame(envelope, FrameCaps::Default());
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  FrameDecoder decoder(FrameCaps::Default());
+  std::vector<Frame> frames;
+  for (size_t at = 0; at < bytes->size(); at += 16 * 1024) {
+    const size_t n = std::min<size_t>(16 * 1024, bytes->size() - at);
+    ASSERT_TRUE(decoder.Feed(std::span<const uint8_t>(bytes->data() + at, n), frames).ok());
+  }
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_GT(frames[0].payload.piece_count(), 3u);
+  auto decoded = DecodeEnvelopeFrame(frames[0]);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->SerializeAsString(), envelope.SerializeAsString());
+}
+
+TEST(EnvelopeCodecTest, RefusesMalformedAndUnknownFieldsAcrossPieces) {
+  // The same strictness as for a payload in one piece: a field unknown to the schema at the
+  // end, or a payload cut short, across many pieces.
+  std::string payload = LargeRoundStart(100'000).SerializeAsString();
+  auto decode_in_pieces = [](MessageType type, const std::string& bytes) {
+    std::vector<uint8_t> frame(kFrameHeaderBytes);
+    EncodeFrameHeader({type, static_cast<uint32_t>(bytes.size())},
+                      std::span<uint8_t, kFrameHeaderBytes>(frame.data(), kFrameHeaderBytes));
+    frame.insert(frame.end(), bytes.begin(), bytes.end());
+    FrameDecoder decoder(FrameCaps::Default());
+    std::vector<Frame> frames;
+    for (size_t at = 0; at < frame.size(); at += 16 * 1024) {
+      const size_t n = std::min<size_t>(16 * 1024, frame.size() - at);
+      EXPECT_TRUE(decoder.Feed(std::span<const uint8_t>(frame.data() + at, n), frames).ok());
+    }
+    EXPECT_EQ(frames.size(), 1u);
+    EXPECT_GT(frames[0].payload.piece_count(), 1u);
+    return DecodeEnvelopeFrame(frames[0]).status();
+  };
+  EXPECT_TRUE(decode_in_pieces(MessageType::kRoundStart, payload).ok());
+  EXPECT_EQ(
+      decode_in_pieces(MessageType::kRoundStart, payload + std::string("\xa0\x06\x01", 3)).code(),
+      StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      decode_in_pieces(MessageType::kRoundStart, payload.substr(0, payload.size() - 1)).code(),
+      StatusCode::kInvalidArgument);
+  EXPECT_EQ(decode_in_pieces(MessageType::kUpdate, payload).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(EncodedBodyTest, HeaderPlusBodyIsByteForByteTheWholeEnvelope) {
+  std::vector<proto::Envelope> all = EveryBody();
+  all.push_back(LargeRoundStart(200'000));
+  proto::Envelope stamped = testing::Heartbeat(5, "alice");
+  stamped.set_run_id(uint64_t{1} << 60);  // long varints in the header
+  all.push_back(stamped);
+  for (const proto::Envelope& envelope : all) {
+    auto [header, body_only] = Split(envelope);
+    auto body = EncodedBody::Create(body_only);
+    ASSERT_TRUE(body.ok()) << body.status();
+    EXPECT_EQ(static_cast<int>((*body)->type()), envelope.body_case());
+    auto whole = EncodeEnvelopeFrame(envelope, FrameCaps::Default());
+    auto shared = EncodeEnvelopeFrame(header, **body, FrameCaps::Default());
+    ASSERT_TRUE(whole.ok()) << whole.status();
+    ASSERT_TRUE(shared.ok()) << shared.status();
+    EXPECT_EQ(*shared, *whole) << envelope.body_case();
+    EXPECT_EQ(EncodedFrameBytes(header, **body), whole->size());
+    // The body alone is the serialized body-only envelope.
+    const std::string alone = body_only.SerializeAsString();
+    EXPECT_EQ(std::string((*body)->bytes().begin(), (*body)->bytes().end()), alone);
+  }
+}
+
+TEST(EncodedBodyTest, CreateTakesOnlyABody) {
+  proto::Envelope none;
+  EXPECT_EQ(EncodedBody::Create(none).status().code(), StatusCode::kInvalidArgument);
+  // Header fields belong to each send, not to the shared body.
+  for (auto set : std::vector<void (*)(proto::Envelope&)>{
+           [](proto::Envelope& e) { e.set_run_id(1); },
+           [](proto::Envelope& e) { e.set_sequence(1); },
+           [](proto::Envelope& e) { e.set_sender_id("alice"); },
+           [](proto::Envelope& e) { e.set_round_id(2); },
+           [](proto::Envelope& e) { e.set_protocol_version(1); }}) {
+    proto::Envelope envelope;
+    envelope.mutable_heartbeat()->set_nonce(1);
+    set(envelope);
+    EXPECT_EQ(EncodedBody::Create(envelope).status().code(), StatusCode::kInvalidArgument);
+  }
+}
+
+TEST(EncodedBodyTest, EncodingChecksTheHeaderAndTheCapsOfTheWholeFrame) {
+  FrameCaps caps;
+  ASSERT_TRUE(caps.Set(MessageType::kHeartbeat, 64).ok());
+  proto::Envelope body_only;
+  body_only.mutable_heartbeat()->set_nonce(1);
+  auto body = EncodedBody::Create(body_only);
+  ASSERT_TRUE(body.ok());
+  proto::Envelope header;
+  header.set_sequence(1);
+  EXPECT_TRUE(EncodeEnvelopeFrame(header, **body, caps).ok());
+  // A header with a body of its own is a mistake.
+  proto::Envelope with_body = testing::Heartbeat(2);
+  EXPECT_EQ(EncodeEnvelopeFrame(with_body, **body, caps).status().code(),
+            StatusCode::kInvalidArgument);
+  // The cap is on header + body: a header that pushes the frame over it is refused.
+  header.set_sender_id(std::string(64, 'a'));
+  EXPECT_EQ(EncodeEnvelopeFrame(header, **body, caps).status().code(),
+            StatusCode::kResourceExhausted);
+  // A type the receiver does not take.
+  EXPECT_EQ(EncodeEnvelopeFrame(proto::Envelope(), **body, FrameCaps()).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST(EnvelopeCodecTest, EncodingRefusesOverCapAndUnacceptedTypes) {

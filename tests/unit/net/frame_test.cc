@@ -1,7 +1,8 @@
 // The frame codec (sotto/net/frame.h): layout, caps per type, every malformed header, the cap
 // checked before any allocation (BAD_INPUTS row 1; a child process with a capped address space
 // proves that no claimed length is allocated up front), truncation (row 2), unknown types (row 3),
-// and incremental decoding of arbitrarily split streams.
+// and incremental decoding of arbitrarily split streams, fed or read straight into the
+// decoder's pieces (whose size stays bounded by what arrived).
 
 #include "sotto/net/frame.h"
 
@@ -9,9 +10,12 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <span>
 #include <vector>
 
 #include "sotto/base/random.h"
@@ -138,6 +142,130 @@ TEST(FrameDecoderTest, RandomSplitsGiveTheSameFrames) {
   }
 }
 
+// What the decoder may hold for a frame whose payload has `received` bytes so far.
+size_t ReserveBound(size_t received) { return 2 * received + 64 * 1024; }
+
+TEST(FrameDecoderTest, LargePayloadsGrowInPiecesBoundedByWhatArrived) {
+  const auto payload = Payload(1'500'000, 9);
+  const auto frame = MustEncode(MessageType::kRoundStart, payload);
+  FrameDecoder decoder(FrameCaps::Default());
+  std::vector<Frame> frames;
+  for (size_t at = 0; at < frame.size(); at += 4000) {
+    const size_t n = std::min<size_t>(4000, frame.size() - at);
+    ASSERT_TRUE(decoder.Feed({frame.data() + at, n}, frames).ok());
+    if (frames.empty()) {
+      EXPECT_LE(decoder.reserved_bytes(), ReserveBound(decoder.buffered_bytes())) << at;
+      EXPECT_GE(decoder.reserved_bytes(), decoder.buffered_bytes());
+    }
+  }
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].payload, payload);
+  EXPECT_EQ(frames[0].payload.ToVector(), payload);
+  // Each piece is at most as large as what came before it (or 64 KiB); none is empty.
+  const FramePayload& pieces = frames[0].payload;
+  ASSERT_GT(pieces.piece_count(), 1u);
+  size_t before = 0;
+  for (size_t i = 0; i < pieces.piece_count(); ++i) {
+    EXPECT_GT(pieces.piece(i).size(), 0u);
+    EXPECT_LE(pieces.piece(i).size(), std::max<size_t>(before, 64 * 1024)) << i;
+    before += pieces.piece(i).size();
+  }
+  EXPECT_EQ(decoder.reserved_bytes(), 0u);  // nothing held between frames
+}
+
+TEST(FrameDecoderTest, AFrameFedWholeIsHeldInOnePiece) {
+  // What arrives in one Feed has arrived: the decoder may hold it in one piece.
+  const auto payload = Payload(700'000, 4);
+  const auto frame = MustEncode(MessageType::kUpdate, payload);
+  FrameDecoder decoder(FrameCaps::Default());
+  std::vector<Frame> frames;
+  ASSERT_TRUE(decoder.Feed(frame, frames).ok());
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].payload.piece_count(), 1u);
+  EXPECT_EQ(frames[0].payload, payload);
+}
+
+TEST(FrameDecoderTest, PayloadSpaceTakesReadsStraightIntoThePayload) {
+  const uint64_t seed = 0x5eed'0d1c;
+  std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
+  Prng prng(seed);
+  // Frames of assorted sizes, back to back, as a transport would read them: into its own
+  // buffer outside a payload, straight into the decoder inside one.
+  std::vector<uint8_t> stream;
+  std::vector<std::vector<uint8_t>> payloads;
+  for (int i = 0; i < 12; ++i) {
+    const size_t n = i % 3 == 0 ? 0 : prng.UniformInt(i % 2 == 0 ? 300'000 : 500);
+    payloads.push_back(Payload(n, static_cast<uint8_t>(i)));
+    const auto frame = MustEncode(MessageType::kUpdate, payloads.back());
+    stream.insert(stream.end(), frame.begin(), frame.end());
+  }
+  FrameDecoder decoder(FrameCaps::Default());
+  std::vector<Frame> frames;
+  size_t at = 0;
+  size_t direct = 0;
+  while (at < stream.size()) {
+    const size_t want = 1 + prng.UniformInt(20'000);
+    const std::span<uint8_t> space = decoder.PayloadSpace();
+    if (space.empty()) {
+      const size_t n = std::min(want, stream.size() - at);
+      ASSERT_TRUE(decoder.Feed({stream.data() + at, n}, frames).ok()) << "seed " << seed;
+      at += n;
+      continue;
+    }
+    // Never more room than the frame still misses: a read cannot run into the next frame.
+    EXPECT_LE(decoder.buffered_bytes() + space.size(), payloads[frames.size()].size());
+    EXPECT_LE(decoder.reserved_bytes(), ReserveBound(decoder.buffered_bytes()));
+    const size_t n = std::min({want, space.size(), stream.size() - at});
+    std::memcpy(space.data(), stream.data() + at, n);
+    decoder.CommitPayload(n, frames);
+    at += n;
+    direct += n;
+  }
+  ASSERT_EQ(frames.size(), payloads.size()) << "seed " << seed;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    EXPECT_EQ(frames[i].payload, payloads[i]) << "seed " << seed << " frame " << i;
+  }
+  EXPECT_GT(direct, stream.size() / 2);
+  EXPECT_TRUE(decoder.Finish().ok());
+  EXPECT_TRUE(decoder.PayloadSpace().empty());  // between frames
+}
+
+TEST(FrameDecoderTest, PayloadSpaceIsEmptyOutsideAPayloadAndAfterAnError) {
+  FrameDecoder decoder(FrameCaps::Default());
+  std::vector<Frame> frames;
+  EXPECT_TRUE(decoder.PayloadSpace().empty());
+  ASSERT_TRUE(decoder.Feed(std::vector<uint8_t>{kFrameMagicVersion, 22, 10}, frames).ok());
+  EXPECT_TRUE(decoder.PayloadSpace().empty());  // inside the header
+  ASSERT_TRUE(decoder.Feed(std::vector<uint8_t>{0, 0, 0}, frames).ok());
+  const std::span<uint8_t> space = decoder.PayloadSpace();
+  ASSERT_EQ(space.size(), 10u);  // exactly the payload, however large a piece would be
+  EXPECT_EQ(decoder.reserved_bytes(), 10u);
+  decoder.CommitPayload(0, frames);
+  EXPECT_TRUE(frames.empty());
+
+  FrameDecoder failed(FrameCaps::Default());
+  EXPECT_FALSE(failed.Feed(Header(0x00, 22, 10), frames).ok());
+  EXPECT_TRUE(failed.PayloadSpace().empty());
+}
+
+TEST(FramePayloadTest, CopiesComparesAndFlattens) {
+  const auto bytes = Payload(100, 3);
+  FramePayload payload(bytes);
+  EXPECT_EQ(payload.size(), 100u);
+  EXPECT_EQ(payload.piece_count(), 1u);
+  FramePayload copy = payload;
+  EXPECT_EQ(copy, bytes);
+  EXPECT_EQ(copy.ToVector(), bytes);
+  auto other = bytes;
+  other[99] ^= 1;
+  EXPECT_FALSE(copy == other);
+  EXPECT_FALSE(copy == Payload(99, 3));
+  FramePayload empty;
+  EXPECT_TRUE(empty.empty());
+  EXPECT_EQ(empty.piece_count(), 0u);
+  EXPECT_EQ(FramePayload(std::vector<uint8_t>()).piece_count(), 0u);
+}
+
 TEST(FrameDecoderTest, RefusesBadMagicAndStaysFailed) {
   FrameDecoder decoder(FrameCaps::Default());
   std::vector<Frame> frames;
@@ -236,6 +364,21 @@ TEST(FrameDecoderTest, AHeaderClaiming4GiBAllocatesNothingForIt) {
   bytes.resize(bytes.size() + 1000, 7);
   if (!allowed.Feed(bytes, frames).ok() || allowed.buffered_bytes() != 1000) {
     std::_Exit(4);
+  }
+  // Reading straight into the decoder: the room it offers stays bounded by what arrived.
+  FrameDecoder direct(FrameCaps::Default());
+  if (!direct.Feed(Header(kFrameMagicVersion, 20, 512u << 20), frames).ok()) {
+    std::_Exit(5);
+  }
+  for (int i = 0; i < 4; ++i) {
+    const std::span<uint8_t> space = direct.PayloadSpace();
+    if (space.empty() || space.size() > (64u << 10) + direct.buffered_bytes()) {
+      std::_Exit(6);
+    }
+    direct.CommitPayload(std::min<size_t>(space.size(), 5000), frames);
+  }
+  if (direct.reserved_bytes() > (64u << 10) + 2 * direct.buffered_bytes()) {
+    std::_Exit(7);
   }
   std::_Exit(0);
 }

@@ -1,5 +1,6 @@
 // The in-memory transport (sotto/net/memory_transport.h): the transport contract of
-// sotto/net/transport.h without sockets, deterministically.
+// sotto/net/transport.h without sockets, deterministically, for Send and for SendEncoded
+// (one body shared by many connections; the default implementation for wrappers).
 
 #include "sotto/net/memory_transport.h"
 
@@ -7,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "net_test_util.h"
@@ -184,6 +186,150 @@ TEST_F(MemoryTransportTest, SendRefusesWhatThePeerWouldRefuse) {
   big.mutable_hello()->set_software_version(std::string(8000, 'x'));
   EXPECT_EQ((*client)->Send(big).code(), StatusCode::kResourceExhausted);
   EXPECT_TRUE((*client)->is_open());
+}
+
+// A RoundStart body of `floats` parameters, alone (as EncodedBody::Create takes it).
+proto::Envelope RoundStartBody(size_t floats) {
+  proto::Envelope body;
+  body.mutable_round_start()->set_round(7);
+  body.mutable_round_start()->mutable_parameters()->set_dimension(floats);
+  std::string model(4 * floats, '\0');
+  for (size_t i = 0; i < model.size(); ++i) {
+    model[i] = static_cast<char>(i * 7 + (i >> 11));
+  }
+  body.mutable_round_start()->mutable_parameters()->set_fp32_le(std::move(model));
+  return body;
+}
+
+TEST_F(MemoryTransportTest, SendEncodedBroadcastsOneBodyToMany) {
+  const std::vector<std::string> ids = {"alice", "bob", "carol"};
+  std::vector<std::shared_ptr<Connection>> clients;
+  for (const std::string& id : ids) {
+    auto client = Dial(id);
+    ASSERT_TRUE(client.ok());
+    clients.push_back(*client);
+  }
+  ASSERT_EQ(server_.size(), ids.size());
+  const proto::Envelope body_only = RoundStartBody(100'000);  // 400 KB: several pieces
+  auto body = EncodedBody::Create(body_only);
+  ASSERT_TRUE(body.ok()) << body.status();
+  std::vector<std::string> expected;
+  for (size_t i = 0; i < server_.size(); ++i) {
+    proto::Envelope header;
+    header.set_protocol_version(kProtocolVersion);
+    header.set_run_id(42);
+    header.set_round_id(7);
+    header.set_phase(proto::PHASE_TRAIN);
+    header.set_sequence(10 + i);
+    ASSERT_TRUE(server_[i]->SendEncoded(header, *body).ok());
+    EXPECT_EQ(server_[i]->stats().queued_bytes, EncodedFrameBytes(header, **body));
+    proto::Envelope whole = header;
+    whole.MergeFrom(body_only);
+    whole.set_sender_id("coordinator");
+    expected.push_back(whole.SerializeAsString());
+  }
+  network_.RunUntilIdle();
+  ASSERT_EQ(client_events_.messages.size(), ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    EXPECT_EQ(client_events_.messages[i].SerializeAsString(), expected[i]) << i;
+    EXPECT_EQ(server_[i]->stats().messages_sent, 1u);
+    EXPECT_EQ(server_[i]->stats().queued_bytes, 0u);
+  }
+  EXPECT_EQ(body->use_count(), 1);  // delivered: no connection holds the body any more
+  EXPECT_TRUE(client_events_.closes.empty());
+}
+
+TEST_F(MemoryTransportTest, SendEncodedIsCheckedLikeSend) {
+  auto client = Dial("alice");
+  ASSERT_TRUE(client.ok());
+  proto::Envelope heartbeat;
+  heartbeat.mutable_heartbeat()->set_nonce(1);
+  auto beat = EncodedBody::Create(heartbeat);
+  ASSERT_TRUE(beat.ok());
+  // Refused by the sender: no body, a header with a body, a type or size the peer refuses.
+  EXPECT_EQ((*client)->SendEncoded(proto::Envelope(), nullptr).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ((*client)->SendEncoded(Heartbeat(2), *beat).code(), StatusCode::kInvalidArgument);
+  auto round_start = EncodedBody::Create(RoundStartBody(1));
+  ASSERT_TRUE(round_start.ok());
+  EXPECT_EQ((*client)->SendEncoded(proto::Envelope(), *round_start).code(),
+            StatusCode::kInvalidArgument);  // a coordinator accepts no RoundStart
+  proto::Envelope long_header;
+  long_header.set_sender_id(std::string(2000, 'a'));  // Heartbeat's cap is 1 KiB
+  EXPECT_EQ((*client)->SendEncoded(long_header, *beat).code(), StatusCode::kResourceExhausted);
+  EXPECT_TRUE((*client)->is_open());
+
+  // Accepted as sent, then checked by the receiver: the identity claim is in the header.
+  proto::Envelope own;
+  own.set_sender_id("alice");
+  ASSERT_TRUE((*client)->SendEncoded(own, *beat).ok());
+  proto::Envelope claim;
+  claim.set_sender_id("bob");
+  ASSERT_TRUE((*client)->SendEncoded(claim, *beat).ok());
+  network_.RunUntilIdle();
+  ASSERT_EQ(server_events_.messages.size(), 1u);
+  EXPECT_EQ(server_events_.messages[0].sender_id(), "alice");
+  ASSERT_EQ(server_events_.closes.size(), 1u);
+  EXPECT_EQ(server_events_.closes[0].code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ((*client)->SendEncoded(own, *beat).code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(MemoryTransportTest, SendEncodedOfAHelloIsBoundToThePeer) {
+  auto client = Dial("alice");
+  ASSERT_TRUE(client.ok());
+  proto::Envelope hello = Hello("bob");
+  hello.clear_protocol_version();
+  hello.clear_phase();
+  auto body = EncodedBody::Create(hello);
+  ASSERT_TRUE(body.ok()) << body.status();
+  ASSERT_TRUE((*client)->SendEncoded(proto::Envelope(), *body).ok());
+  network_.RunUntilIdle();
+  EXPECT_TRUE(server_events_.messages.empty());
+  ASSERT_EQ(server_events_.closes.size(), 1u);
+  EXPECT_EQ(server_events_.closes[0].code(), StatusCode::kUnauthenticated);
+}
+
+// A Connection that only forwards Send: SendEncoded falls back to the default, which
+// rebuilds the envelope.
+class ForwardingConnection final : public Connection {
+ public:
+  explicit ForwardingConnection(std::shared_ptr<Connection> inner) : inner_(std::move(inner)) {}
+  const std::string& peer_id() const override { return inner_->peer_id(); }
+  uint64_t id() const override { return inner_->id(); }
+  void Start(ConnectionCallbacks callbacks) override { inner_->Start(std::move(callbacks)); }
+  Status Send(const proto::Envelope& envelope) override {
+    ++sends;
+    return inner_->Send(envelope);
+  }
+  void Close() override { inner_->Close(); }
+  bool is_open() const override { return inner_->is_open(); }
+  ConnectionStats stats() const override { return inner_->stats(); }
+  int sends = 0;
+
+ private:
+  std::shared_ptr<Connection> inner_;
+};
+
+TEST_F(MemoryTransportTest, DefaultSendEncodedSendsTheWholeEnvelope) {
+  auto client = Dial("alice");
+  ASSERT_TRUE(client.ok());
+  ForwardingConnection wrapper(server_[0]);
+  const proto::Envelope body_only = RoundStartBody(1000);
+  auto body = EncodedBody::Create(body_only);
+  ASSERT_TRUE(body.ok());
+  proto::Envelope header;
+  header.set_sequence(3);
+  header.set_round_id(7);
+  ASSERT_TRUE(wrapper.SendEncoded(header, *body).ok());
+  EXPECT_EQ(wrapper.sends, 1);
+  EXPECT_EQ(wrapper.SendEncoded(Heartbeat(1), *body).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(wrapper.SendEncoded(header, nullptr).code(), StatusCode::kInvalidArgument);
+  network_.RunUntilIdle();
+  ASSERT_EQ(client_events_.messages.size(), 1u);
+  proto::Envelope whole = header;
+  whole.MergeFrom(body_only);
+  whole.set_sender_id("coordinator");
+  EXPECT_EQ(client_events_.messages[0].SerializeAsString(), whole.SerializeAsString());
 }
 
 TEST_F(MemoryTransportTest, SendQueueIsBounded) {

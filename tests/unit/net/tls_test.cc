@@ -3,8 +3,9 @@
 // refusal of BAD_INPUTS rows 1-3, 11, 23 and 24: no client certificate, a certificate from
 // another CA, an expired one, a TLS 1.2 client, a server the client must not trust, an
 // oversized frame, a truncated frame, a claim of another client's id, a slow handshake, a slow
-// frame, an idle connection, a peer that stops reading, the connection cap; plus bounded send
-// queues and graceful shutdown.
+// frame (in its header or its payload), an idle connection, a peer that stops reading, the
+// connection cap; plus bounded send queues, graceful shutdown, payloads cut into records of
+// every size, and SendEncoded (one body to several clients, checked by each receiver).
 //
 // The event loop runs on its own thread; the test thread waits on queues with a generous guard
 // (net_test_util.h kGuard). Deadlines of 200 ms are protocol timeouts the tests provoke; the
@@ -16,6 +17,7 @@
 #include <openssl/ssl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -27,9 +29,11 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "net_test_util.h"
+#include "sotto/net/envelope_codec.h"
 #include "sotto/net/event_loop.h"
 #include "sotto/net/frame.h"
 #include "sotto/net/inbox.h"
@@ -421,6 +425,140 @@ TEST_F(TlsTest, HelloClaimingAnotherClientClosesWithUnauthenticated) {
   EXPECT_EQ(server_got_.size(), 0u);
 }
 
+// A RoundStart body of `floats` parameters, alone (as EncodedBody::Create takes it).
+proto::Envelope RoundStartBody(size_t floats) {
+  proto::Envelope body;
+  body.mutable_round_start()->set_round(7);
+  body.mutable_round_start()->mutable_parameters()->set_dimension(floats);
+  std::string model(4 * floats, '\0');
+  for (size_t i = 0; i < model.size(); ++i) {
+    model[i] = static_cast<char>(i * 7 + (i >> 11));
+  }
+  body.mutable_round_start()->mutable_parameters()->set_fp32_le(std::move(model));
+  return body;
+}
+
+TEST_F(TlsTest, SendEncodedBroadcastsOneBodyToSeveralClients) {
+  ASSERT_NE(StartListener(), nullptr);
+  const std::vector<std::string> ids = {"alice", "bob", "carol"};
+  std::vector<std::shared_ptr<Connection>> clients;
+  std::vector<std::shared_ptr<Inbox>> inboxes;
+  std::vector<std::shared_ptr<Connection>> server_sides;
+  for (const std::string& id : ids) {
+    auto client = Dial(ClientOptions(pki_->Client(id)));
+    ASSERT_TRUE(client.ok()) << client.status();
+    inboxes.push_back(Inbox::Create());
+    (*client)->Start(inboxes.back()->Callbacks());
+    clients.push_back(*client);
+    auto server_side = accepted_.Pop();
+    ASSERT_TRUE(server_side.has_value());
+    ASSERT_EQ((*server_side)->peer_id(), id);
+    server_sides.push_back(*server_side);
+  }
+  // 1.5 MB: many TLS records, read straight into the decoder's pieces.
+  const proto::Envelope body_only = RoundStartBody(375'000);
+  auto body = EncodedBody::Create(body_only);
+  ASSERT_TRUE(body.ok()) << body.status();
+  for (int twice = 0; twice < 2; ++twice) {
+    for (size_t i = 0; i < server_sides.size(); ++i) {
+      proto::Envelope header;
+      header.set_protocol_version(kProtocolVersion);
+      header.set_run_id(42);
+      header.set_round_id(7);
+      header.set_sequence(1 + twice);
+      ASSERT_TRUE(server_sides[i]->SendEncoded(header, *body).ok());
+      if (i == 0) {
+        // The same envelope through Send arrives the same.
+        proto::Envelope whole = header;
+        whole.MergeFrom(body_only);
+        ASSERT_TRUE(server_sides[i]->Send(whole).ok());
+      }
+    }
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const int expected_messages = i == 0 ? 4 : 2;
+    for (int m = 0; m < expected_messages; ++m) {
+      auto got = inboxes[i]->Receive(kGuard);
+      ASSERT_TRUE(got.ok()) << got.status();
+      proto::Envelope whole;
+      whole.set_protocol_version(kProtocolVersion);
+      whole.set_run_id(42);
+      whole.set_round_id(7);
+      whole.set_sequence(i == 0 ? 1 + m / 2 : 1 + m);
+      whole.set_sender_id("localhost");
+      whole.MergeFrom(body_only);
+      EXPECT_EQ(got->SerializeAsString(), whole.SerializeAsString()) << ids[i] << " " << m;
+    }
+  }
+  EXPECT_TRUE(WaitUntil([&] { return body->use_count() == 1; }));  // every write is done
+  const ConnectionStats stats = server_sides[1]->stats();
+  EXPECT_EQ(stats.messages_sent, 2u);
+  EXPECT_EQ(stats.queued_bytes, 0u);
+  EXPECT_EQ(stats.bytes_sent, clients[1]->stats().bytes_received);
+}
+
+TEST_F(TlsTest, SendEncodedIsCheckedByTheReceiver) {
+  ASSERT_NE(StartListener(), nullptr);
+  proto::Envelope heartbeat;
+  heartbeat.mutable_heartbeat()->set_nonce(1);
+  auto beat = EncodedBody::Create(heartbeat);
+  ASSERT_TRUE(beat.ok());
+
+  // An identity claim in the per-recipient header.
+  auto alice = Dial(ClientOptions(pki_->Client("alice")));
+  ASSERT_TRUE(alice.ok()) << alice.status();
+  (*alice)->Start({});
+  auto round_start = EncodedBody::Create(RoundStartBody(1));
+  ASSERT_TRUE(round_start.ok());
+  EXPECT_EQ((*alice)->SendEncoded(proto::Envelope(), *round_start).code(),
+            StatusCode::kInvalidArgument);  // the server takes no RoundStart
+  EXPECT_EQ((*alice)->SendEncoded(proto::Envelope(), nullptr).code(), StatusCode::kInvalidArgument);
+  proto::Envelope claim;
+  claim.set_sender_id("bob");
+  ASSERT_TRUE((*alice)->SendEncoded(claim, *beat).ok());
+  auto closed = server_closed_.Pop();
+  ASSERT_TRUE(closed.has_value());
+  EXPECT_EQ(closed->code(), StatusCode::kUnauthenticated) << *closed;
+
+  // A shared Hello that names someone else.
+  auto carol = Dial(ClientOptions(pki_->Client("carol")));
+  ASSERT_TRUE(carol.ok()) << carol.status();
+  (*carol)->Start({});
+  proto::Envelope hello = Hello("bob");
+  hello.clear_protocol_version();
+  hello.clear_phase();
+  auto hello_body = EncodedBody::Create(hello);
+  ASSERT_TRUE(hello_body.ok()) << hello_body.status();
+  ASSERT_TRUE((*carol)->SendEncoded(proto::Envelope(), *hello_body).ok());
+  closed = server_closed_.Pop();
+  ASSERT_TRUE(closed.has_value());
+  EXPECT_EQ(closed->code(), StatusCode::kUnauthenticated) << *closed;
+  EXPECT_EQ(server_got_.size(), 0u);
+}
+
+TEST_F(TlsTest, PayloadInManySmallRecordsArrivesWhole) {
+  ASSERT_NE(StartListener(), nullptr);
+  const CredentialFiles alice = pki_->Client("alice");
+  RawTlsClient client(pki_->ca_file(), &alice);
+  ASSERT_FALSE(client.Connect(listener_->port()));
+  proto::Envelope update;
+  update.mutable_update()->set_dense_fp32_le(std::string(200'000, '\x3c'));
+  update.mutable_update()->set_weight(2.0);
+  auto frame = EncodeEnvelopeFrame(update, FrameCaps::ClientToServer());
+  ASSERT_TRUE(frame.ok()) << frame.status();
+  // Records of 1 to ~5000 bytes: reads end anywhere in the header and the payload.
+  size_t at = 0;
+  for (size_t step = 1; at < frame->size(); step = step * 7 % 5003 + 1) {
+    const size_t n = std::min(step, frame->size() - at);
+    ASSERT_FALSE(client.Write({frame->begin() + at, frame->begin() + at + n}));
+    at += n;
+  }
+  auto got = server_got_.Pop();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->update().dense_fp32_le(), update.update().dense_fp32_le());
+  EXPECT_EQ(got->sender_id(), "alice");
+}
+
 TEST_F(TlsTest, SlowHandshakeHitsTheDeadline) {
   TlsServerOptions options = ServerOptions();
   options.connection.deadlines.handshake = kShortDeadline;
@@ -448,6 +586,23 @@ TEST_F(TlsTest, SlowFrameHitsTheReadDeadline) {
   ASSERT_FALSE(client.Connect(listener_->port()));
   const std::vector<uint8_t> header = Header(MessageType::kHeartbeat, 4);
   ASSERT_FALSE(client.Write({header.begin(), header.begin() + 3}));  // and then nothing
+  auto closed = server_closed_.Pop();
+  ASSERT_TRUE(closed.has_value());
+  EXPECT_EQ(closed->code(), StatusCode::kDeadlineExceeded) << *closed;
+  EXPECT_NE(closed->message().find("read deadline"), std::string_view::npos) << *closed;
+}
+
+TEST_F(TlsTest, StalledPayloadHitsTheReadDeadline) {
+  // As above, but the frame stalls inside its payload (read straight into the decoder).
+  TlsServerOptions options = ServerOptions();
+  options.connection.deadlines.read = kShortDeadline;
+  ASSERT_NE(StartListener(options), nullptr);
+  const CredentialFiles alice = pki_->Client("alice");
+  RawTlsClient client(pki_->ca_file(), &alice);
+  ASSERT_FALSE(client.Connect(listener_->port()));
+  std::vector<uint8_t> partial = Header(MessageType::kUpdate, 100'000);
+  ASSERT_FALSE(client.Write(partial));
+  ASSERT_FALSE(client.Write(std::vector<uint8_t>(30'000, 0x08)));  // and then nothing
   auto closed = server_closed_.Pop();
   ASSERT_TRUE(closed.has_value());
   EXPECT_EQ(closed->code(), StatusCode::kDeadlineExceeded) << *closed;

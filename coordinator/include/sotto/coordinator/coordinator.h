@@ -218,10 +218,15 @@ class Coordinator {
   void Dispatch(const std::shared_ptr<Session>& session, proto::Envelope envelope);
   void OnClosed(const std::shared_ptr<Session>& session, const Status& status);
   void OnHello(const std::shared_ptr<Session>& session, const proto::Envelope& envelope);
-  // Stamp version, run id and the session's sequence number into `envelope`, then send it (one
-  // envelope is reused for every recipient of a broadcast, without copies).
+  // Stamp version, run id and the session's sequence number into `envelope`, then send it.
   void Send(Session& session, proto::Envelope& envelope);
   void SendTo(const std::string& client_id, proto::Envelope& envelope);
+  // A broadcast: `header` (every field but the body) is stamped like Send's envelope; `body`
+  // was serialized once for all recipients (net::EncodedBody) and is not copied per client.
+  void SendEncoded(Session& session, proto::Envelope& header,
+                   const std::shared_ptr<const net::EncodedBody>& body);
+  // What Send and SendEncoded do once the transport has taken (or refused) a frame.
+  void AfterSend(Session& session, const Status& sent, uint64_t bytes);
   Status StartRound();
   Status AdvanceRound();
   Status FinishRound(bool completed, std::vector<float> mean, const std::string& abort_reason);

@@ -20,15 +20,22 @@
 // (BAD_INPUTS rows 1 and 3):
 //   InvalidArgument     a wrong magic/version byte; a type unknown or not accepted here
 //   ResourceExhausted   a length above the type's cap (a header claiming 4 GiB costs nothing)
-// and then grows its buffer only as payload bytes actually arrive, so a peer that claims a
-// large (allowed) frame and sends little ties up only what it sent. At the end of the stream,
-// Finish() reports a frame cut short (row 2) as Unavailable.
+// and then holds payload bytes only as they actually arrive, so a peer that claims a large
+// (allowed) frame and sends little ties up only what it sent: the decoder's buffers never
+// exceed twice the payload bytes received plus 64 KiB. At the end of the stream, Finish()
+// reports a frame cut short (row 2) as Unavailable.
+//
+// A received payload is kept in the pieces it was filled in (FramePayload): growing a single
+// buffer would move every byte once more each time it doubled, which for a 4 MB model is a
+// large share of the receive path. A transport may also read straight into the decoder's
+// buffer (PayloadSpace / CommitPayload) instead of copying from a read buffer.
 //
 // Thread-safety: FrameCaps is a value; a FrameDecoder is used by one thread at a time.
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -112,10 +119,48 @@ void EncodeFrameHeader(const FrameHeader& header, std::span<uint8_t, kFrameHeade
 StatusOr<FrameHeader> DecodeFrameHeader(std::span<const uint8_t, kFrameHeaderBytes> bytes,
                                         const FrameCaps& caps);
 
+// The payload of one received frame: its bytes in one or more pieces, in order. A decoder
+// fills a piece at a time (each no larger than what had arrived when it was made, see
+// FrameDecoder), so the bytes are never moved into a larger buffer. Copying makes a deep copy
+// (in one piece); moving is cheap.
+class FramePayload {
+ public:
+  FramePayload() = default;
+  // One piece holding a copy of `bytes` (tests; frames made outside a decoder).
+  explicit FramePayload(std::span<const uint8_t> bytes);
+  FramePayload(const FramePayload& other);
+  FramePayload& operator=(const FramePayload& other);
+  FramePayload(FramePayload&& other) noexcept = default;
+  FramePayload& operator=(FramePayload&& other) noexcept = default;
+  ~FramePayload() = default;
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  // The pieces, in order; their sizes add up to size(). None are empty.
+  size_t piece_count() const { return pieces_.size(); }
+  std::span<const uint8_t> piece(size_t i) const {
+    return {pieces_[i].data.get(), pieces_[i].size};
+  }
+  // The bytes in one buffer (a copy).
+  std::vector<uint8_t> ToVector() const;
+
+  friend bool operator==(const FramePayload& payload, std::span<const uint8_t> bytes);
+
+ private:
+  friend class FrameDecoder;
+  struct Piece {
+    std::unique_ptr<uint8_t[]> data;
+    size_t size = 0;      // bytes filled
+    size_t capacity = 0;  // bytes allocated
+  };
+  std::vector<Piece> pieces_;
+  size_t size_ = 0;
+};
+
 // One whole frame as received.
 struct Frame {
   MessageType type = MessageType::kHeartbeat;
-  std::vector<uint8_t> payload;
+  FramePayload payload;
 };
 
 // header + payload. The sender honours the caps too: InvalidArgument when `caps` does not
@@ -131,6 +176,18 @@ StatusOr<std::vector<uint8_t>> EncodeFrame(MessageType type, std::span<const uin
 //   ...
 //   status = decoder.Finish();                           // at end of stream
 //
+// Or, to save the copy, read payload bytes straight into the decoder:
+//
+//   std::span<uint8_t> space = decoder.PayloadSpace();  // empty: no payload in progress
+//   if (space.empty()) { n = read(buffer); status = decoder.Feed({buffer, n}, frames); }
+//   else { n = read(space); decoder.CommitPayload(n, frames); }
+//
+// Memory: the payload of the frame in progress is held in pieces; a new piece is allocated
+// only when the last one is full, with room for min(bytes still missing, max(64 KiB, bytes
+// held, bytes being fed)). So what a frame reserves is at most twice what arrived plus
+// 64 KiB, whatever its header claimed (BAD_INPUTS rows 1 and 23); a frame fed whole is held
+// in one piece.
+//
 // The first error is final: the decoder stays failed and every later Feed returns that error
 // without consuming anything (the caller closes the connection).
 class FrameDecoder {
@@ -140,6 +197,18 @@ class FrameDecoder {
   // Consumes `bytes` and appends each frame they complete to `frames`, in order. On a bad
   // header, returns its error; frames completed before it in `bytes` are still appended.
   Status Feed(std::span<const uint8_t> bytes, std::vector<Frame>& frames);
+
+  // Where the next payload bytes of the frame in progress may be written: the free room of
+  // its last piece (allocating a new piece by the rule above when it is full), never more
+  // than the payload still missing, so a read into it cannot run into the next frame. Empty
+  // when no payload is in progress (between frames, inside a header, after an error): read
+  // into a buffer of your own and Feed() it. The span stays valid until the next call of
+  // any non-const method.
+  std::span<uint8_t> PayloadSpace();
+  // Declares that the first `n` bytes of the span the last PayloadSpace() returned now hold
+  // payload (n may be 0); appends the frame to `frames` when that completes it. `n` larger
+  // than that span is a bug in the caller (checked).
+  void CommitPayload(size_t n, std::vector<Frame>& frames);
 
   // At the end of the stream: OK between frames, Unavailable when a frame was cut short (or
   // the decoder's error, if it failed).
@@ -152,15 +221,23 @@ class FrameDecoder {
   // Payload bytes held for the frame in progress, and the buffer capacity behind them (for
   // metrics and for tests that a large claimed length reserves nothing up front).
   size_t buffered_bytes() const { return payload_.size(); }
-  size_t reserved_bytes() const { return payload_.capacity(); }
+  size_t reserved_bytes() const { return reserved_; }
 
  private:
+  // The free room of the last piece, at most the payload still missing; allocates a piece
+  // when the last one is full, for up to max(64 KiB, bytes held, `incoming`: bytes in hand).
+  // Only while a payload is in progress.
+  std::span<uint8_t> Room(size_t incoming);
+  // Appends the frame in progress to `frames` and resets for the next header.
+  void Emit(std::vector<Frame>& frames);
+
   FrameCaps caps_;
   std::array<uint8_t, kFrameHeaderBytes> header_{};
   size_t header_filled_ = 0;
   bool have_header_ = false;
   FrameHeader current_;
-  std::vector<uint8_t> payload_;
+  FramePayload payload_;
+  size_t reserved_ = 0;  // capacity of payload_'s pieces
   Status error_;
 };
 

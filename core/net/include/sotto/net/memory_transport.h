@@ -19,7 +19,9 @@
 //     Unauthenticated). A dialer's connections report the listener's server id.
 //   - framing: envelopes are encoded into frames and decoded by the receiver's FrameDecoder
 //     with its receive caps, so oversized, malformed and truncated frames are refused with the
-//     same codes (SendRawForTesting and Disconnect inject them).
+//     same codes (SendRawForTesting and Disconnect inject them). SendEncoded queues the
+//     recipient's own bytes and a reference to the shared body (not a copy); the receiver
+//     decodes the same bytes as for Send.
 //   - bounded queues: a sender may have max_queued_messages / max_queued_bytes frames that the
 //     receiver has not processed yet (e.g. because it has not called Start).
 //   - the connection cap: a dial beyond max_connections fails with Unavailable and counts as

@@ -16,7 +16,8 @@
 //      hands its DialHandler the connection or the reason it could not be made.
 //   2. The owner calls Start(callbacks) once. Nothing is received before Start (bytes wait in
 //      the transport), so no message is lost between accepting and starting.
-//   3. on_message runs once per received envelope, in order. Send() queues envelopes.
+//   3. on_message runs once per received envelope, in order. Send() queues envelopes;
+//      SendEncoded() queues one whose body was serialized once for many connections.
 //   4. The connection ends exactly once, with on_closed(status):
 //        OK                 Close() was called, or the peer closed cleanly between frames;
 //        InvalidArgument    the peer sent a malformed frame or envelope (BAD_INPUTS row 3);
@@ -33,10 +34,10 @@
 //     MemoryNetwork::RunUntilIdle (memory). They run one at a time, never concurrently, so a
 //     single-threaded coordinator needs no locks of its own for state touched only there.
 //     A callback must not block: it holds up every connection of that loop.
-//   - Connection::Send, Close, Start, peer_id and stats, and Listener::Start, Shutdown and
-//     stats, are thread-safe: they may be called from any thread, including from inside a
-//     callback. Effects happen later, on the driving thread. A client SDK can run the loop
-//     in one thread and send from its training thread.
+//   - Connection::Send, SendEncoded, Close, Start, peer_id and stats, and Listener::Start,
+//     Shutdown and stats, are thread-safe: they may be called from any thread, including
+//     from inside a callback. Effects happen later, on the driving thread. A client SDK can
+//     run the loop in one thread and send from its training thread.
 //   - Objects are shared: the transport keeps a connection alive while it has work pending;
 //     the owner's shared_ptr keeps it alive after that. The EventLoop / MemoryNetwork must
 //     outlive every object created on it.
@@ -45,7 +46,23 @@
 // frame. A connection holds at most max_queued_messages frames and max_queued_bytes bytes not
 // yet written; beyond that Send returns ResourceExhausted and queues nothing (the caller
 // decides: drop the client, retry later). Frames larger than the receiver's cap are refused
-// by the sender already (ResourceExhausted).
+// by the sender already (ResourceExhausted). SendEncoded counts the whole frame against these
+// limits (the bytes still to be written), although its body is held once for all.
+//
+// Broadcasts: to send one large body (a RoundStart with the model) to many peers, serialize
+// it once (EncodedBody::Create, sotto/net/envelope_codec.h) and call SendEncoded on each
+// connection with that peer's own header fields:
+//
+//   proto::Envelope body;   // only the body: *body.mutable_round_start() = ...
+//   ASSIGN_OR_RETURN(std::shared_ptr<const net::EncodedBody> encoded,
+//                    net::EncodedBody::Create(body));
+//   for (each recipient) {
+//     proto::Envelope header;   // every field but the body: run_id, round_id, sequence, ...
+//     Status sent = connection->SendEncoded(header, encoded);
+//   }
+//
+// Per recipient this serializes only the header fields (tens of bytes); the connections share
+// the body's bytes until each has written them.
 
 #include <chrono>
 #include <cstddef>
@@ -56,6 +73,7 @@
 
 #include "sotto/base/status.h"
 #include "sotto/base/statusor.h"
+#include "sotto/net/envelope_codec.h"
 #include "sotto/net/frame.h"
 #include "sotto/proto/sotto.pb.h"
 
@@ -133,6 +151,18 @@ class Connection {
   // the connection on any other claim. An envelope queued by a Send that races with Close()
   // from another thread may be dropped.
   virtual Status Send(const proto::Envelope& envelope) = 0;
+
+  // Queues the envelope made of `header` (every field but the body) and `body` (serialized
+  // once, shared with other connections). The peer receives exactly the bytes Send would
+  // write for `header` with the body set, and checks them the same way (caps, identity: a
+  // sender_id in `header`, or a Hello body, naming anyone but this side closes the
+  // connection). Errors as Send, plus InvalidArgument when `body` is null or `header` has a
+  // body. `body` is kept alive until written or dropped. Thread-safe, like Send.
+  //
+  // Both transports send it without copying the body. The default, for wrappers, makes the
+  // whole envelope and calls Send (correct, but the body is copied and serialized again).
+  virtual Status SendEncoded(const proto::Envelope& header,
+                             std::shared_ptr<const EncodedBody> body);
 
   // Graceful close: stop reading, write what is queued (within the write deadline), close the
   // stream (TLS: close_notify), then on_closed(OK). Idempotent.
