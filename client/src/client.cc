@@ -82,16 +82,17 @@ uint64_t EstimateRoundMemory(uint64_t dimension, const proto::CompressionConfig&
   // The global model and the update (trainer output), always.
   uint64_t bytes = 2 * sizeof(float) * dimension;
   if (proto::IsGdSec(compression)) {
-    // h_m (int64) and e_m, their snapshot for a rollback, the model of the last committed round
-    // and the movement since it, the selected values and indices.
-    bytes += 2 * (sizeof(int64_t) + sizeof(float)) * dimension + 2 * sizeof(float) * dimension;
-    const double density = compression.gdsec().rule() == proto::GD_SEC_RULE_THRESHOLD
-                               ? 1.0
-                               : std::max(compression.gdsec().density(), 0.0);
+    // h_m (int64) and e_m's two buffers, the model of the last counted round (and, for the
+    // threshold rule, the movement since it), the selected values and indices, and on a
+    // secure support the undo record of the step (12 bytes per support coordinate).
+    const bool threshold = compression.gdsec().rule() == proto::GD_SEC_RULE_THRESHOLD;
+    bytes += (sizeof(int64_t) + 2 * sizeof(float)) * dimension + sizeof(float) * dimension;
+    if (threshold) bytes += sizeof(float) * dimension;
+    const double density = threshold ? 1.0 : std::max(compression.gdsec().density(), 0.0);
     const uint64_t k = support_size != 0
                            ? support_size
                            : static_cast<uint64_t>(std::ceil(density * double(dimension)));
-    bytes += 8 * std::min(k, dimension);
+    bytes += 8 * std::min(k, dimension) + 12 * support_size;
   } else if (!proto::IsDense(compression)) {
     // Error memory, its snapshot for a rollback, and the selected values and indices.
     bytes += 2 * sizeof(float) * dimension;
@@ -153,10 +154,11 @@ struct Client::State {
   std::unique_ptr<compress::Compressor> compressor;
   uint64_t pending_round = 0;  // a round whose change to the error memory is not yet final
   std::vector<float> saved_error;
-  // GD-SEC: h_m and e_m (with their snapshot before the pending round), and the model of the
-  // last round this client's input counted in (its threshold rule scales by the movement since).
+  // GD-SEC: h_m and e_m (a pending step is taken back with GdSecClient::Undo), and the model
+  // of the last round this client's input counted in (its threshold rule scales by the movement
+  // since). gdsec_committed: scratch for the state file's committed state.
   std::unique_ptr<compress::GdSecClient> gdsec;
-  compress::GdSecClient::Snapshot gdsec_saved;
+  compress::GdSecClient::Snapshot gdsec_committed;
   std::vector<float> gdsec_model;
   std::vector<float> movement;
   std::vector<int64_t> q;
@@ -274,8 +276,8 @@ Status Client::State::Rollback() {
   Status restored = OkStatus();
   if (compressor != nullptr && !saved_error.empty()) {
     restored = compressor->SetError(saved_error);
-  } else if (gdsec != nullptr && !gdsec_saved.h.empty()) {
-    restored = gdsec->Restore(gdsec_saved);
+  } else if (gdsec != nullptr && gdsec->CanUndo()) {
+    restored = gdsec->Undo();  // a step that never ran (or failed) left nothing to undo
   }
   if (!restored.ok()) SOTTO_LOG(kError, "rollback_failed").With("status", restored.ToString());
   pending_round = 0;
@@ -356,9 +358,11 @@ Status Client::State::SaveState() {
   // Committed: before the pending round's change (the snapshot), or the state itself.
   proto::CompressionState* committed = state.mutable_committed();
   if (gdsec != nullptr) {
-    ints(pending_round != 0 ? std::span<const int64_t>(gdsec_saved.h) : gdsec->h_fixed(),
+    const bool stepped = pending_round != 0 && gdsec->CanUndo();
+    if (stepped) RETURN_IF_ERROR(gdsec->SaveBeforeStep(&gdsec_committed));
+    ints(stepped ? std::span<const int64_t>(gdsec_committed.h) : gdsec->h_fixed(),
          committed->mutable_gdsec_h_le());
-    floats(pending_round != 0 ? std::span<const float>(gdsec_saved.error) : gdsec->error(),
+    floats(stepped ? std::span<const float>(gdsec_committed.error) : gdsec->error(),
            committed->mutable_error_fp32_le());
     floats(gdsec_model, committed->mutable_gdsec_model_fp32_le());
   } else {
@@ -425,8 +429,11 @@ Status Client::State::LoadState() {
       snap.error = floats(s.error_fp32_le());
       return snap;
     };
-    if (Status restored = gdsec->Restore(snapshot(now)); !restored.ok()) return refuse(restored);
-    gdsec_saved = snapshot(state.committed());
+    // A pending step comes back with its undo window open (to the committed state).
+    Status restored = state.pending_round() != 0
+                          ? gdsec->RestoreWithUndo(snapshot(state.committed()), snapshot(now))
+                          : gdsec->Restore(snapshot(now));
+    if (!restored.ok()) return refuse(restored);
     gdsec_model = floats(state.committed().gdsec_model_fp32_le());
     if (state.pending_round() != 0) global = floats(state.pending().gdsec_model_fp32_le());
   } else {
@@ -495,8 +502,7 @@ Status Client::State::HandleRoundStart(const proto::Envelope& envelope) {
       if (!made.ok()) return Decline(round, made);
     }
     if (is_gdsec) {
-      gdsec_saved.h.assign(gdsec->h_fixed().begin(), gdsec->h_fixed().end());
-      gdsec_saved.error.assign(gdsec->error().begin(), gdsec->error().end());
+      gdsec->ClearUndo();  // an earlier step is final: this round's Undo must not reach it
     } else {
       saved_error.assign(compressor->error().begin(), compressor->error().end());
     }

@@ -1,8 +1,11 @@
 #include "sotto/core/compress/gdsec.h"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -40,12 +43,128 @@ int64_t WrapAdd(int64_t a, int64_t b) {
 int64_t WrapMul(int64_t a, int64_t b) {
   return static_cast<int64_t>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
 }
+int64_t WrapSub(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
+}
 
-double HToDouble(int64_t h) { return static_cast<double>(h) * kHScale; }
+// static_cast<double>(x) * scale, bit for bit, for a power-of-two `scale` (2^-40 or 2^-24), in
+// operations that vectorize: SSE2 and AVX2 have no int64 -> double conversion, so the plain
+// cast keeps the loops below scalar. With u = x + 2^63 (unsigned), each 32-bit half of u is
+// read as an exact double through the exponent of 2^52, (hi - 2^31) * 2^32 * scale and lo *
+// scale are exact (integers below 2^32 times powers of two), and their sum is x * scale rounded
+// once, to nearest, as the cast rounds x. Contracting the sum into an FMA changes nothing: the
+// product is exact.
+inline double FixedToDouble(int64_t x, double scale) {
+  constexpr uint64_t kExp52 = 0x4330000000000000;  // the bits of 2^52
+  const uint64_t u = static_cast<uint64_t>(x) ^ (uint64_t{1} << 63);
+  const double hi = std::bit_cast<double>(kExp52 | (u >> 32)) - (0x1p52 + 0x1p31);
+  const double lo = std::bit_cast<double>(kExp52 | (u & 0xffffffffu)) - 0x1p52;
+  return hi * (0x1p32 * scale) + lo * scale;
+}
+
+double HToDouble(int64_t h) { return FixedToDouble(h, kHScale); }
+
+// The first non-finite value of `x`, or x.size(): a branch-free pass that vectorizes, then a
+// search only where there is one.
+size_t FirstNonFinite(std::span<const float> x) {
+  constexpr float kMax = std::numeric_limits<float>::max();
+  unsigned bad = 0;
+  for (const float a : x) {
+    bad |= static_cast<unsigned>(!(std::fabs(a) <= kMax));
+  }
+  if (bad == 0) {
+    return x.size();
+  }
+  return static_cast<size_t>(
+      std::find_if(x.begin(), x.end(), [](float a) { return !std::isfinite(a); }) - x.begin());
+}
+
+// v = float(grad - h * 2^-40 + e), in double from the exact fixed-point h (a float view of h
+// would add its own rounding to every step), rounded once to float: e = v - sent is then exact
+// in float. Returns nonzero when some |v_i| is not below `bound` (or is NaN). One loop, compiled
+// for the baseline ISA and, through target attributes, for AVX2 and AVX-512; every operation is
+// exactly rounded IEEE arithmetic, so all three give the same bits.
+[[gnu::always_inline]] inline unsigned DifferenceLoop(const float* __restrict gradient,
+                                                      const int64_t* __restrict h,
+                                                      const float* __restrict error,
+                                                      float* __restrict v, size_t n, float bound) {
+  unsigned bad = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const float diff = static_cast<float>(static_cast<double>(gradient[i]) - HToDouble(h[i]) +
+                                          static_cast<double>(error[i]));
+    v[i] = diff;
+    bad |= static_cast<unsigned>(!(std::fabs(diff) < bound));
+  }
+  return bad;
+}
+
+unsigned DifferenceBaseline(const float* gradient, const int64_t* h, const float* error, float* v,
+                            size_t n, float bound) {
+  return DifferenceLoop(gradient, h, error, v, n, bound);
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define SOTTO_GDSEC_MULTIVERSION 1
+[[gnu::target("avx2")]] unsigned DifferenceAvx2(const float* gradient, const int64_t* h,
+                                                const float* error, float* v, size_t n,
+                                                float bound) {
+  return DifferenceLoop(gradient, h, error, v, n, bound);
+}
+[[gnu::target("avx512f,avx512vl,avx512dq,avx512bw")]] unsigned DifferenceAvx512(
+    const float* gradient, const int64_t* h, const float* error, float* v, size_t n, float bound) {
+  return DifferenceLoop(gradient, h, error, v, n, bound);
+}
+#endif
+
+unsigned Difference(const kernels::ExecOptions& exec, std::span<const float> gradient,
+                    std::span<const int64_t> h, std::span<const float> error, std::span<float> v,
+                    float bound) {
+  const size_t n = v.size();
+#ifdef SOTTO_GDSEC_MULTIVERSION
+  switch (kernels::EffectiveSimdLevel(exec)) {
+    case kernels::SimdLevel::kAvx512:
+      return DifferenceAvx512(gradient.data(), h.data(), error.data(), v.data(), n, bound);
+    case kernels::SimdLevel::kAvx2:
+      return DifferenceAvx2(gradient.data(), h.data(), error.data(), v.data(), n, bound);
+    case kernels::SimdLevel::kScalar:
+      break;
+  }
+#else
+  (void)exec;
+#endif
+  return DifferenceBaseline(gradient.data(), h.data(), error.data(), v.data(), n, bound);
+}
 
 bool IsFloatCoding(ValueCoding coding) {
   return coding == ValueCoding::kFp32 || coding == ValueCoding::kFp16 ||
          coding == ValueCoding::kBf16;
+}
+
+// The commit and undo loops visit k scattered coordinates of v and h (a cache and often a TLB
+// miss each, at 1 % density); fetching a few entries ahead overlaps the misses.
+constexpr size_t kPrefetchAhead = 16;
+inline void Prefetch(std::span<const float> v, std::span<const int64_t> h, uint32_t i) {
+  __builtin_prefetch(&v[i], 1);
+  __builtin_prefetch(&h[i], 1);
+}
+
+// What Undo() has to take back. kSent: Encode's selection, idx[0..count) and the values sent
+// val[0..count) (h moved by beta_q * GdSecQuantize(val[j]) there; recomputing that costs less
+// than a record of dim integers under the threshold rule, which sends every coordinate in the
+// first round). kRecord: undo_idx/undo_dh[0..count), what was added to h (EncodeOnSupport,
+// whose support and q are the caller's, and RestoreWithUndo).
+enum class UndoKind { kNone, kSent, kRecord };
+
+Status CheckSnapshot(const GdSecClient::Snapshot& snapshot, size_t dim, const char* what) {
+  if (snapshot.h.size() != dim || snapshot.error.size() != dim) {
+    return Invalid(std::string(what) + ": a snapshot of " + std::to_string(snapshot.h.size()) +
+                   " / " + std::to_string(snapshot.error.size()) + " values for dim " +
+                   std::to_string(dim));
+  }
+  if (const size_t bad = FirstNonFinite(snapshot.error); bad != dim) {
+    return Invalid(std::string(what) + ": error[" + std::to_string(bad) + "] is not finite");
+  }
+  return OkStatus();
 }
 
 }  // namespace
@@ -95,39 +214,48 @@ int64_t GdSecBetaQ(double beta) {
   return std::clamp<int64_t>(std::llround(std::ldexp(beta, kGdSecBetaBits)), 1, kOne);
 }
 
+double GdSecHValue(int64_t h_fixed) { return HToDouble(h_fixed); }
+
 struct GdSecClient::State {
   GdSecOptions options;
   size_t dim = 0;
   size_t k = 0;  // top-k rule
   int64_t beta_q = 0;
   std::vector<int64_t> h;
-  std::vector<float> error;
-  std::vector<float> v;  // this step's difference, kept apart until the step cannot fail
+  // e_m, double-buffered: errors[current] is e_m; a step writes its difference v and then the
+  // new e_m into errors[current ^ 1] and flips `current` only once it cannot fail, so the other
+  // buffer holds the e_m before the last step until the next one starts.
+  std::array<std::vector<float>, 2> errors;
+  int current = 0;
   std::vector<uint32_t> idx;
   std::vector<float> val;
+  UndoKind undo = UndoKind::kNone;
+  size_t undo_count = 0;
+  std::vector<uint32_t> undo_idx;
+  std::vector<int64_t> undo_dh;
   kernels::ExecOptions exec;
   kernels::Scratch scratch;
   std::span<std::byte> scratch_span;
 
-  // v = grad - h_m + e_m (into `v`), refusing a non-finite gradient or a difference outside the
-  // fixed-point range of h or the value coding. Changes nothing but `v`.
+  std::span<float> Error() { return errors[current]; }
+  std::span<const float> Error() const { return errors[current]; }
+  std::span<float> Spare() { return errors[current ^ 1]; }
+  std::span<const float> Spare() const { return errors[current ^ 1]; }
+
+  // v = grad - h_m + e_m into Spare(), refusing a non-finite gradient or a difference outside
+  // the fixed-point range of h or the value coding. Changes nothing but Spare().
   Status ComputeDifference(std::span<const float> gradient);
+  // Grows the undo record to n entries (it keeps its capacity across steps).
+  void ReserveRecord(size_t n);
+  // Takes back on `h_out` what the last step added to h (per `undo`).
+  void UndoH(std::span<int64_t> h_out) const;
 };
 
 Status GdSecClient::State::ComputeDifference(std::span<const float> gradient) {
-  // v = grad - h_m + e_m, in double from the exact fixed-point h_m (a float view of h_m would
-  // add its own rounding to every step), rounded once to float: e = v - sent below is then
-  // exact in float.
   const ValueCoding coding = options.value_coding;
   const float bound = std::min(internal::MagnitudeBound(coding), kMaxDifference);
-  size_t bad = 0;
-  for (size_t i = 0; i < dim; ++i) {
-    const float diff = static_cast<float>(static_cast<double>(gradient[i]) - HToDouble(h[i]) +
-                                          static_cast<double>(error[i]));
-    v[i] = diff;
-    bad += !(std::fabs(diff) < bound);
-  }
-  if (bad != 0) {
+  const std::span<float> v = Spare();
+  if (Difference(exec, gradient, h, Error(), v, bound) != 0) {
     for (size_t i = 0; i < dim; ++i) {
       if (!std::isfinite(gradient[i])) {
         return Invalid("Encode: gradient[" + std::to_string(i) + "] is not finite (" +
@@ -141,6 +269,33 @@ Status GdSecClient::State::ComputeDifference(std::span<const float> gradient) {
     }
   }
   return OkStatus();
+}
+
+void GdSecClient::State::ReserveRecord(size_t n) {
+  if (undo_idx.size() < n) {
+    undo_idx.resize(n);
+    undo_dh.resize(n);
+  }
+}
+
+void GdSecClient::State::UndoH(std::span<int64_t> h_out) const {
+  if (undo == UndoKind::kSent) {
+    for (size_t j = 0; j < undo_count; ++j) {
+      if (j + kPrefetchAhead < undo_count) {
+        __builtin_prefetch(&h_out[idx[j + kPrefetchAhead]], 1);
+      }
+      int64_t& slot = h_out[idx[j]];
+      slot = WrapSub(slot, WrapMul(beta_q, GdSecQuantize(val[j])));
+    }
+  } else if (undo == UndoKind::kRecord) {
+    for (size_t j = 0; j < undo_count; ++j) {
+      if (j + kPrefetchAhead < undo_count) {
+        __builtin_prefetch(&h_out[undo_idx[j + kPrefetchAhead]], 1);
+      }
+      int64_t& slot = h_out[undo_idx[j]];
+      slot = WrapSub(slot, undo_dh[j]);
+    }
+  }
 }
 
 GdSecClient::GdSecClient(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -158,8 +313,8 @@ StatusOr<std::unique_ptr<GdSecClient>> GdSecClient::Create(const GdSecOptions& o
   state->k = KForDensity(dim, options.density);
   state->beta_q = GdSecBetaQ(options.beta);
   state->h.assign(dim, 0);
-  state->error.assign(dim, 0.0f);
-  state->v.resize(dim);
+  state->errors[0].assign(dim, 0.0f);
+  state->errors[1].assign(dim, 0.0f);
   // The threshold rule may send every coordinate (it does in the first round).
   const size_t capacity = options.rule == GdSecRule::kTopK ? state->k : dim;
   state->idx.resize(capacity);
@@ -173,6 +328,7 @@ StatusOr<std::unique_ptr<GdSecClient>> GdSecClient::Create(const GdSecOptions& o
 Status GdSecClient::Encode(std::span<const float> gradient, std::span<const float> movement,
                            SparseUpdate* out) {
   State& s = *state_;
+  s.undo = UndoKind::kNone;  // whatever happens below, the step before this one is final
   if (out == nullptr) {
     return Invalid("Encode: out is null");
   }
@@ -184,18 +340,16 @@ Status GdSecClient::Encode(std::span<const float> gradient, std::span<const floa
     return Invalid("Encode: movement has " + std::to_string(movement.size()) +
                    " values, the client " + std::to_string(s.dim) + " (or none, first round)");
   }
-  for (size_t i = 0; i < movement.size(); ++i) {
-    if (!std::isfinite(movement[i])) {
-      return Invalid("Encode: movement[" + std::to_string(i) + "] is not finite");
-    }
+  if (const size_t bad = FirstNonFinite(movement); bad != movement.size()) {
+    return Invalid("Encode: movement[" + std::to_string(bad) + "] is not finite");
   }
 
   RETURN_IF_ERROR(s.ComputeDifference(gradient));
   const ValueCoding coding = s.options.value_coding;
 
-  // Select. Nothing of the state has changed yet.
+  // Select. Nothing of the state has changed yet (the difference is in the spare buffer).
   size_t count = 0;
-  const std::span<const float> v = s.v;
+  const std::span<float> v = s.Spare();
   if (s.options.rule == GdSecRule::kTopK) {
     ASSIGN_OR_RETURN(const kernels::SelectResult result,
                      kernels::TopK(v, s.k, s.idx, {}, s.scratch_span, s.exec));
@@ -225,16 +379,23 @@ Status GdSecClient::Encode(std::span<const float> gradient, std::span<const floa
     }
   }
 
-  // Commit: e = v off the support; on it, the value rounded to the wire, e = v - sent (exact,
-  // see wire_rounding.h) and h_m += beta_q * q(sent).
-  std::copy(s.v.begin(), s.v.end(), s.error.begin());
+  // Commit: the spare buffer holds v, which is e off the support; on it, the value rounded to
+  // the wire, e = v - sent (exact, see wire_rounding.h) and h_m += beta_q * q(sent). Then the
+  // spare buffer becomes e_m; the old one stays for Undo.
   for (size_t j = 0; j < count; ++j) {
     const uint32_t i = s.idx[j];
-    const float sent = internal::RoundToWire(v[i], coding);
+    if (j + kPrefetchAhead < count) {
+      Prefetch(v, s.h, s.idx[j + kPrefetchAhead]);
+    }
+    const float vi = v[i];
+    const float sent = internal::RoundToWire(vi, coding);
     s.val[j] = sent;
-    s.error[i] = v[i] - sent;
+    v[i] = vi - sent;
     s.h[i] = WrapAdd(s.h[i], WrapMul(s.beta_q, GdSecQuantize(sent)));
   }
+  s.current ^= 1;
+  s.undo = UndoKind::kSent;
+  s.undo_count = count;
 
   out->dim = s.dim;
   out->format = SparseFormat{};
@@ -248,6 +409,7 @@ Status GdSecClient::EncodeOnSupport(std::span<const float> gradient,
                                     std::span<const uint32_t> support, double clip,
                                     std::span<int64_t> q) {
   State& s = *state_;
+  s.undo = UndoKind::kNone;  // as in Encode
   if (gradient.size() != s.dim) {
     return Invalid("EncodeOnSupport: gradient has " + std::to_string(gradient.size()) +
                    " values, the client " + std::to_string(s.dim));
@@ -267,36 +429,101 @@ Status GdSecClient::EncodeOnSupport(std::span<const float> gradient,
     }
   }
   RETURN_IF_ERROR(s.ComputeDifference(gradient));
-  // Commit: e = v off the support; on it sent = q * 2^-kGdSecFracBits with q the rounded,
-  // clipped difference, e = v - sent, h_m += beta_q * q: exactly the integers the ring carries.
-  std::copy(s.v.begin(), s.v.end(), s.error.begin());
+  s.ReserveRecord(support.size());
+  // Commit: the spare buffer holds v, e off the support; on it sent = q * 2^-kGdSecFracBits with
+  // q the rounded, clipped difference, e = v - sent, h_m += beta_q * q: exactly the integers the
+  // ring carries. Then the spare buffer becomes e_m.
+  const std::span<float> v = s.Spare();
   const float limit = static_cast<float>(clip);
   for (size_t j = 0; j < support.size(); ++j) {
     const uint32_t i = support[j];
-    const int64_t qi = GdSecQuantize(std::clamp(s.v[i], -limit, limit));
+    if (j + kPrefetchAhead < support.size()) {
+      Prefetch(v, s.h, support[j + kPrefetchAhead]);
+    }
+    const float vi = v[i];
+    const int64_t qi = GdSecQuantize(std::clamp(vi, -limit, limit));
+    const int64_t dh = WrapMul(s.beta_q, qi);
     q[j] = qi;
-    s.error[i] = s.v[i] - static_cast<float>(static_cast<double>(qi) * kInvFracScale);
-    s.h[i] = WrapAdd(s.h[i], WrapMul(s.beta_q, qi));
+    v[i] = vi - static_cast<float>(static_cast<double>(qi) * kInvFracScale);
+    s.h[i] = WrapAdd(s.h[i], dh);
+    s.undo_idx[j] = i;
+    s.undo_dh[j] = dh;
   }
+  s.current ^= 1;
+  s.undo = UndoKind::kRecord;
+  s.undo_count = support.size();
   return OkStatus();
 }
 
-GdSecClient::Snapshot GdSecClient::Save() const { return Snapshot{state_->h, state_->error}; }
+bool GdSecClient::CanUndo() const { return state_->undo != UndoKind::kNone; }
+
+Status GdSecClient::Undo() {
+  State& s = *state_;
+  if (s.undo == UndoKind::kNone) {
+    return FailedPreconditionError(
+        "gdsec: Undo: no step to undo (none since the last Undo, ClearUndo or Restore, or the "
+        "last step failed)");
+  }
+  s.UndoH(s.h);
+  s.current ^= 1;
+  s.undo = UndoKind::kNone;
+  return OkStatus();
+}
+
+void GdSecClient::ClearUndo() { state_->undo = UndoKind::kNone; }
+
+GdSecClient::Snapshot GdSecClient::Save() const {
+  const State& s = *state_;
+  const std::span<const float> e = s.Error();
+  return Snapshot{s.h, std::vector<float>(e.begin(), e.end())};
+}
 
 Status GdSecClient::Restore(const Snapshot& snapshot) {
   State& s = *state_;
-  if (snapshot.h.size() != s.dim || snapshot.error.size() != s.dim) {
-    return Invalid("Restore: a snapshot of " + std::to_string(snapshot.h.size()) + " / " +
-                   std::to_string(snapshot.error.size()) + " values for dim " +
-                   std::to_string(s.dim));
+  RETURN_IF_ERROR(CheckSnapshot(snapshot, s.dim, "Restore"));
+  s.undo = UndoKind::kNone;
+  std::copy(snapshot.h.begin(), snapshot.h.end(), s.h.begin());
+  std::copy(snapshot.error.begin(), snapshot.error.end(), s.Error().begin());
+  return OkStatus();
+}
+
+Status GdSecClient::SaveBeforeStep(Snapshot* out) const {
+  const State& s = *state_;
+  if (s.undo == UndoKind::kNone) {
+    return FailedPreconditionError("gdsec: SaveBeforeStep: no pending step");
   }
+  if (out == nullptr) {
+    return Invalid("SaveBeforeStep: out is null");
+  }
+  out->h.assign(s.h.begin(), s.h.end());
+  s.UndoH(out->h);
+  const std::span<const float> before = s.Spare();
+  out->error.assign(before.begin(), before.end());
+  return OkStatus();
+}
+
+Status GdSecClient::RestoreWithUndo(const Snapshot& before, const Snapshot& after) {
+  State& s = *state_;
+  RETURN_IF_ERROR(CheckSnapshot(before, s.dim, "RestoreWithUndo (before)"));
+  RETURN_IF_ERROR(CheckSnapshot(after, s.dim, "RestoreWithUndo (after)"));
+  size_t changed = 0;
   for (size_t i = 0; i < s.dim; ++i) {
-    if (!std::isfinite(snapshot.error[i])) {
-      return Invalid("Restore: error[" + std::to_string(i) + "] is not finite");
+    changed += before.h[i] != after.h[i];
+  }
+  s.ReserveRecord(changed);
+  size_t j = 0;
+  for (size_t i = 0; i < s.dim; ++i) {
+    if (before.h[i] != after.h[i]) {
+      s.undo_idx[j] = static_cast<uint32_t>(i);
+      s.undo_dh[j] = WrapSub(after.h[i], before.h[i]);
+      ++j;
     }
   }
-  s.h = snapshot.h;
-  s.error = snapshot.error;
+  std::copy(after.h.begin(), after.h.end(), s.h.begin());
+  std::copy(after.error.begin(), after.error.end(), s.Error().begin());
+  std::copy(before.error.begin(), before.error.end(), s.Spare().begin());
+  s.undo = UndoKind::kRecord;
+  s.undo_count = changed;
   return OkStatus();
 }
 
@@ -310,7 +537,7 @@ void GdSecClient::HFloat(std::span<float> out) const {
   }
 }
 
-std::span<const float> GdSecClient::error() const { return state_->error; }
+std::span<const float> GdSecClient::error() const { return state_->Error(); }
 
 GdSecServer::GdSecServer(const GdSecOptions& options, size_t dim)
     : beta_q_(GdSecBetaQ(options.beta)), h_(dim, 0) {}
@@ -326,8 +553,7 @@ Status GdSecServer::Estimate(std::span<const int64_t> sum_q, std::span<float> gr
                    std::to_string(gradient.size()) + ", the server " + std::to_string(h_.size()));
   }
   for (size_t i = 0; i < h_.size(); ++i) {
-    gradient[i] =
-        static_cast<float>(HToDouble(h_[i]) + static_cast<double>(sum_q[i]) * kInvFracScale);
+    gradient[i] = static_cast<float>(HToDouble(h_[i]) + FixedToDouble(sum_q[i], kInvFracScale));
   }
   return OkStatus();
 }

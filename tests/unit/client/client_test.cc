@@ -118,6 +118,16 @@ TEST(EstimateRoundMemoryTest, GrowsWithCompressionStateAndSupport) {
   EXPECT_EQ(EstimateRoundMemory(d, dense, 0), 12 * d);
   EXPECT_EQ(EstimateRoundMemory(d, topk, 0), 16 * d + 8 * 10'000);
   EXPECT_EQ(EstimateRoundMemory(d, topk, 10'000), 16 * d + 8 * 10'000 + 16 * 10'000);
+  // GD-SEC: model and update, h_m and two e_m buffers, the last counted model; the threshold
+  // rule also the movement and up to d selected entries; a secure support the undo record.
+  proto::CompressionConfig gdsec;
+  gdsec.mutable_gdsec()->set_beta(0.5);
+  gdsec.mutable_gdsec()->set_density(0.01);
+  EXPECT_EQ(EstimateRoundMemory(d, gdsec, 0), 8 * d + 16 * d + 4 * d + 8 * 10'000);
+  EXPECT_EQ(EstimateRoundMemory(d, gdsec, 10'000),
+            8 * d + 16 * d + 4 * d + 8 * 10'000 + 12 * 10'000 + 16 * 10'000);
+  gdsec.mutable_gdsec()->set_rule(proto::GD_SEC_RULE_THRESHOLD);
+  EXPECT_EQ(EstimateRoundMemory(d, gdsec, 0), 8 * d + 16 * d + 8 * d + 8 * d);
 }
 
 TEST(PacerTest, KeepsTheRateAfterAOneSecondBurst) {

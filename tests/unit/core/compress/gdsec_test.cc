@@ -1,7 +1,8 @@
 // Tests of GD-SEC (sotto/core/compress/gdsec.h): the server's fixed-point h equals the sum of
 // the workers' h_m bit for bit over long runs (through the wire codec), each Encode follows its
 // selection rule and conserves v = sent + e exactly, linear convergence on a strongly convex
-// quadratic at the rate of full GD with a fraction of the coordinates sent, and refused inputs.
+// quadratic at the rate of full GD with a fraction of the coordinates sent, refused inputs,
+// steps pinned bit for bit to a reference hash, and Undo() against restoring a snapshot.
 // Every randomized test uses a fixed seed and names it in its failure messages.
 
 #include "sotto/core/compress/gdsec.h"
@@ -14,8 +15,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <limits>
 #include <memory>
+#include <span>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -816,6 +819,412 @@ TEST(GdSecOnSupportTest, RefusesBadInputsAndRestoresSnapshots) {
   wrong = before;
   wrong.error[0] = INFINITY;
   EXPECT_EQ((*w)->Restore(wrong).code(), StatusCode::kInvalidArgument);
+}
+
+// ---- (4) Bit-for-bit pins and Undo ----------------------------------------------------------
+
+// Platform-exact inputs (no libm): 24 random bits scaled by a power of two.
+float ExactRandom(Prng& rng, int log2_scale) {
+  const int32_t m = static_cast<int32_t>(rng.Next() >> 40) - (int32_t{1} << 23);
+  return std::ldexp(static_cast<float>(m), log2_scale - 23);
+}
+
+uint64_t Fnv1a(uint64_t hash, const void* data, size_t bytes) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < bytes; ++i) {
+    hash = (hash ^ p[i]) * 0x100000001b3ull;
+  }
+  return hash;
+}
+template <typename T>
+uint64_t HashSpan(uint64_t hash, std::span<const T> v) {
+  const uint64_t n = v.size();
+  hash = Fnv1a(hash, &n, sizeof(n));
+  return Fnv1a(hash, v.data(), v.size_bytes());
+}
+
+struct PinCase {
+  const char* name;
+  GdSecRule rule;
+  ValueCoding coding;
+  double beta;
+  bool on_support;
+  uint64_t hash;
+};
+
+// 60 steps of one client of dimension 1031 from a large random h (|h| up to 2^60, so that its
+// double view rounds), the view of that h plus fresh noise as the gradient, a random movement
+// (threshold rule; none in the first step) or a random support of about 30 %; hashes every
+// output and the state after every step. Only exactly rounded arithmetic and integer
+// randomness: the hash is the same on every IEEE platform.
+uint64_t RunPinned(const PinCase& c, uint64_t seed) {
+  constexpr size_t kDim = 1031;
+  GdSecOptions options;
+  options.rule = c.rule;
+  options.value_coding = c.coding;
+  options.beta = c.beta;
+  options.xi = 1.5;
+  options.density = 0.1;
+  auto created = GdSecClient::Create(options, kDim);
+  if (!created.ok()) {
+    return 0;
+  }
+  GdSecClient& client = **created;
+  Prng rng(seed);
+  GdSecClient::Snapshot start;
+  std::vector<float> offset(kDim);
+  for (size_t i = 0; i < kDim; ++i) {
+    const uint64_t shift = 4 + rng.UniformInt(20);
+    start.h.push_back(static_cast<int64_t>(rng.Next() >> shift) - (int64_t{1} << (63 - shift)));
+    start.error.push_back(ExactRandom(rng, -4));
+    offset[i] = static_cast<float>(std::ldexp(static_cast<double>(start.h[i]), -40));
+  }
+  if (!client.Restore(start).ok()) {
+    return 0;
+  }
+  uint64_t hash = 0xcbf29ce484222325ull;
+  std::vector<float> gradient(kDim);
+  std::vector<float> movement;
+  std::vector<uint32_t> support;
+  std::vector<int64_t> q;
+  SparseUpdate out;
+  for (int step = 0; step < 60; ++step) {
+    for (size_t i = 0; i < kDim; ++i) {
+      gradient[i] = offset[i] + ExactRandom(rng, 0);
+    }
+    Status status;
+    if (c.on_support) {
+      support.clear();
+      for (uint32_t i = 0; i < kDim; ++i) {
+        if (rng.UniformInt(10) < 3) {
+          support.push_back(i);
+        }
+      }
+      q.assign(support.size(), 0);
+      status = client.EncodeOnSupport(gradient, support, 1.0, q);
+      hash = HashSpan<int64_t>(hash, q);
+    } else {
+      status = client.Encode(gradient, movement, &out);
+      hash = HashSpan<uint32_t>(hash, out.indices);
+      hash = HashSpan<float>(hash, out.values);
+    }
+    if (!status.ok()) {
+      return 0;
+    }
+    hash = HashSpan<int64_t>(hash, client.h_fixed());
+    hash = HashSpan<float>(hash, client.error());
+    movement.resize(kDim);
+    for (float& m : movement) {
+      m = ExactRandom(rng, -1);
+    }
+  }
+  return hash;
+}
+
+// The hashes were computed by the implementation before e_m was double-buffered and the
+// difference vectorized (single-buffered, scalar int64 -> double): any change to the
+// arithmetic of a step shows here.
+TEST(GdSecPinTest, StepsAreBitIdenticalToThePinnedReference) {
+  const PinCase cases[] = {
+      {"threshold_fp32_beta1", GdSecRule::kThreshold, ValueCoding::kFp32, 1.0, false,
+       0x1f7afb8e6837977bull},
+      {"threshold_fp16_beta03", GdSecRule::kThreshold, ValueCoding::kFp16, 0.3, false,
+       0xe6fa9d75495dcad4ull},
+      {"topk_fp32_beta05", GdSecRule::kTopK, ValueCoding::kFp32, 0.5, false, 0x047af7fea7e86222ull},
+      {"topk_bf16_beta03", GdSecRule::kTopK, ValueCoding::kBf16, 0.3, false, 0x3f005e894374e637ull},
+      {"support_beta03", GdSecRule::kTopK, ValueCoding::kFp32, 0.3, true, 0x7b665b3eb5046c61ull},
+  };
+  uint64_t seed = 4242;
+  for (const PinCase& c : cases) {
+    const uint64_t hash = RunPinned(c, seed);
+    EXPECT_EQ(hash, c.hash) << c.name << ", seed " << seed << ": got 0x" << std::hex << hash;
+    ++seed;
+  }
+}
+
+TEST(GdSecTest, HValueIsTheCastBitForBit) {
+  constexpr uint64_t kSeed = 515;
+  Prng rng(kSeed);
+  std::vector<int64_t> values = {0,
+                                 1,
+                                 -1,
+                                 std::numeric_limits<int64_t>::min(),
+                                 std::numeric_limits<int64_t>::min() + 1,
+                                 std::numeric_limits<int64_t>::max(),
+                                 std::numeric_limits<int64_t>::max() - 1,
+                                 (int64_t{1} << 53) + 1,  // ties between doubles
+                                 (int64_t{1} << 54) + 2,
+                                 (int64_t{1} << 54) + 6,
+                                 -(int64_t{1} << 53) - 1,
+                                 int64_t{0xffffffff},
+                                 int64_t{1} << 32,
+                                 -(int64_t{1} << 32)};
+  for (int i = 0; i < 200000; ++i) {
+    const uint64_t shift = rng.UniformInt(64);  // every magnitude
+    values.push_back(static_cast<int64_t>(rng.Next()) >> shift);
+  }
+  for (const int64_t h : values) {
+    ASSERT_EQ(std::bit_cast<uint64_t>(GdSecHValue(h)),
+              std::bit_cast<uint64_t>(static_cast<double>(h) * 0x1p-40))
+        << "h = " << h << ", seed " << kSeed;
+  }
+}
+
+bool SameBits(std::span<const float> a, std::span<const float> b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](float x, float y) { return Bits(x) == Bits(y); });
+}
+bool SameState(const GdSecClient& c, const GdSecClient::Snapshot& s) {
+  return std::equal(c.h_fixed().begin(), c.h_fixed().end(), s.h.begin(), s.h.end()) &&
+         SameBits(c.error(), s.error);
+}
+bool SameState(const GdSecClient& a, const GdSecClient& b) {
+  return std::equal(a.h_fixed().begin(), a.h_fixed().end(), b.h_fixed().begin(),
+                    b.h_fixed().end()) &&
+         SameBits(a.error(), b.error());
+}
+
+// Two clients see the same seeded steps: `undo` takes a round that does not count back with
+// Undo(), `snap` (the client's old way) with Restore of a snapshot taken before the step. Steps
+// mix Encode (threshold rules: a fresh first round, with no movement, every 50 steps: every
+// coordinate is sent), EncodeOnSupport on random supports, and failing steps; after every step
+// and every rollback the two states are identical bit for bit, and the checkpoint pair
+// (SaveBeforeStep, Save) restored into a third client with RestoreWithUndo undoes to the same.
+using UndoParam = std::tuple<RuleVariant, ValueCoding>;
+class GdSecUndoTest : public ::testing::TestWithParam<UndoParam> {};
+
+TEST_P(GdSecUndoTest, UndoEqualsRestoringASnapshot) {
+  const auto [rule, coding] = GetParam();
+  constexpr size_t kDim = 257;  // an odd size: vector tails
+  constexpr int kSteps = 400;
+  const uint64_t seed = 31000 + static_cast<uint64_t>(rule) * 10 + static_cast<uint64_t>(coding);
+  std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  GdSecOptions options = OptionsFor(rule, 0.3, coding);
+  options.density = 0.1;
+  auto a = GdSecClient::Create(options, kDim);
+  auto b = GdSecClient::Create(options, kDim);
+  auto c = GdSecClient::Create(options, kDim);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  GdSecClient& undo = **a;
+  GdSecClient& snap = **b;
+  GdSecClient& mirror = **c;
+  Prng rng(seed);
+  std::vector<float> offset(kDim);
+  for (float& o : offset) {
+    o = ExactRandom(rng, 1);
+  }
+  std::vector<float> gradient(kDim);
+  std::vector<float> movement;
+  SparseUpdate out_undo;
+  SparseUpdate out_snap;
+  GdSecClient::Snapshot before_step;
+  int steps_ok = 0;
+  int undone = 0;
+  for (int step = 0; step < kSteps; ++step) {
+    SCOPED_TRACE("step " + std::to_string(step));
+    const bool first_round = step % 50 == 0;
+    if (first_round) {
+      movement.clear();
+    } else {
+      movement.resize(kDim);
+      for (float& m : movement) {
+        m = ExactRandom(rng, -1);
+      }
+    }
+    for (size_t i = 0; i < kDim; ++i) {
+      gradient[i] = offset[i] + ExactRandom(rng, 0);
+    }
+    const uint64_t kind = rng.UniformInt(10);  // 0-6 Encode, 7-8 EncodeOnSupport, 9 failing
+    const GdSecClient::Snapshot saved = snap.Save();
+    Status su;
+    Status ss;
+    if (kind <= 6) {
+      su = undo.Encode(gradient, movement, &out_undo);
+      ss = snap.Encode(gradient, movement, &out_snap);
+      if (su.ok()) {
+        ASSERT_EQ(out_undo.indices, out_snap.indices);
+        ASSERT_TRUE(SameBits(out_undo.values, out_snap.values));
+      }
+    } else if (kind <= 8) {
+      std::vector<uint32_t> support;
+      for (uint32_t i = 0; i < kDim; ++i) {
+        if (rng.UniformInt(4) == 0) {
+          support.push_back(i);
+        }
+      }
+      std::vector<int64_t> qu(support.size());
+      std::vector<int64_t> qs(support.size());
+      su = undo.EncodeOnSupport(gradient, support, 1.0, qu);
+      ss = snap.EncodeOnSupport(gradient, support, 1.0, qs);
+      ASSERT_EQ(qu, qs);
+    } else {
+      gradient[rng.UniformInt(kDim)] = std::numeric_limits<float>::quiet_NaN();
+      su = undo.Encode(gradient, movement, &out_undo);
+      ss = snap.Encode(gradient, movement, &out_snap);
+      EXPECT_EQ(su.code(), StatusCode::kInvalidArgument);
+    }
+    ASSERT_EQ(su.code(), ss.code()) << su << " / " << ss;
+    ASSERT_TRUE(SameState(undo, snap));
+    if (!su.ok()) {
+      // A failed step changes nothing and leaves nothing to undo.
+      EXPECT_FALSE(undo.CanUndo());
+      EXPECT_EQ(undo.Undo().code(), StatusCode::kFailedPrecondition);
+      EXPECT_EQ(undo.SaveBeforeStep(&before_step).code(), StatusCode::kFailedPrecondition);
+      ASSERT_TRUE(SameState(undo, saved));
+      continue;
+    }
+    ++steps_ok;
+    ASSERT_TRUE(undo.CanUndo());
+    // The checkpoint of a pending step: the state before it, without a snapshot.
+    ASSERT_TRUE(undo.SaveBeforeStep(&before_step).ok());
+    ASSERT_EQ(before_step.h, saved.h);
+    ASSERT_TRUE(SameBits(before_step.error, saved.error));
+    if (step % 7 == 0) {
+      // A restart from that checkpoint: pending state plus undo back to the committed one.
+      ASSERT_TRUE(mirror.RestoreWithUndo(before_step, undo.Save()).ok());
+      ASSERT_TRUE(SameState(mirror, undo));
+      ASSERT_TRUE(mirror.Undo().ok());
+      ASSERT_TRUE(SameState(mirror, saved));
+    }
+    const bool counts = step != 0 && rng.UniformInt(5) < 3;
+    if (counts) {
+      if (rng.UniformInt(2) == 0) {
+        undo.ClearUndo();
+        EXPECT_FALSE(undo.CanUndo());
+        EXPECT_EQ(undo.Undo().code(), StatusCode::kFailedPrecondition);
+      }
+    } else {
+      ++undone;
+      ASSERT_TRUE(undo.Undo().ok());
+      ASSERT_TRUE(snap.Restore(saved).ok());
+      ASSERT_TRUE(SameState(undo, snap));
+      EXPECT_FALSE(undo.CanUndo());
+      EXPECT_EQ(undo.Undo().code(), StatusCode::kFailedPrecondition);  // only one step back
+      ASSERT_TRUE(SameState(undo, saved));
+    }
+  }
+  // The run was not all failures or all rollbacks.
+  EXPECT_GT(steps_ok, kSteps * 3 / 4);
+  EXPECT_GT(undone, kSteps / 5);
+  EXPECT_LT(undone, steps_ok);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    All, GdSecUndoTest,
+    ::testing::Combine(
+        ::testing::Values(RuleVariant::kThreshold, RuleVariant::kNormThreshold, RuleVariant::kTopK),
+        ::testing::Values(ValueCoding::kFp32, ValueCoding::kFp16, ValueCoding::kBf16)),
+    [](const ::testing::TestParamInfo<UndoParam>& info) {
+      const ValueCoding coding = std::get<1>(info.param);
+      return RuleName(std::get<0>(info.param)) + "_" +
+             (coding == ValueCoding::kFp16   ? "fp16"
+              : coding == ValueCoding::kBf16 ? "bf16"
+                                             : "fp32");
+    });
+
+TEST(GdSecUndoTest, RefusedWhenThereIsNothingToUndo) {
+  constexpr size_t kDim = 40;
+  GdSecOptions options;
+  options.rule = GdSecRule::kTopK;
+  options.density = 0.2;
+  options.beta = 0.5;
+  auto created = GdSecClient::Create(options, kDim);
+  ASSERT_TRUE(created.ok());
+  GdSecClient& client = **created;
+  std::vector<float> g(kDim);
+  for (size_t i = 0; i < kDim; ++i) {
+    g[i] = static_cast<float>(i % 7) - 3.0f;
+  }
+  SparseUpdate out;
+  GdSecClient::Snapshot scratch;
+  auto refused = [&](const char* when) {
+    const GdSecClient::Snapshot state = client.Save();
+    EXPECT_FALSE(client.CanUndo()) << when;
+    EXPECT_EQ(client.Undo().code(), StatusCode::kFailedPrecondition) << when;
+    EXPECT_EQ(client.SaveBeforeStep(&scratch).code(), StatusCode::kFailedPrecondition) << when;
+    EXPECT_TRUE(SameState(client, state)) << when;
+  };
+  refused("fresh");
+
+  ASSERT_TRUE(client.Encode(g, {}, &out).ok());
+  const GdSecClient::Snapshot after_first = client.Save();
+  EXPECT_TRUE(client.CanUndo());
+  client.ClearUndo();
+  refused("after ClearUndo");
+
+  // A failed step (whatever the reason) ends the window of the step before it, which stays.
+  const std::vector<uint32_t> support = {1, 5, 9};
+  std::vector<int64_t> q(support.size());
+  std::vector<float> bad = g;
+  bad[3] = std::numeric_limits<float>::infinity();
+  auto fails_after_a_step = [&](const char* what, const std::function<Status()>& step) {
+    const GdSecClient::Snapshot before = client.Save();
+    ASSERT_TRUE(client.EncodeOnSupport(g, support, 1.0, q).ok());
+    const GdSecClient::Snapshot pending = client.Save();
+    EXPECT_TRUE(client.CanUndo());
+    EXPECT_EQ(step().code(), StatusCode::kInvalidArgument) << what;
+    refused(what);
+    EXPECT_TRUE(SameState(client, pending)) << what;  // the earlier step was not undone
+    ASSERT_TRUE(client.Restore(before).ok());
+  };
+  fails_after_a_step("non-finite gradient", [&] { return client.Encode(bad, {}, &out); });
+  fails_after_a_step("null out", [&] { return client.Encode(g, {}, nullptr); });
+  fails_after_a_step("short gradient", [&] {
+    return client.Encode(std::span<const float>(g).first(kDim - 1), {}, &out);
+  });
+  fails_after_a_step("bad support", [&] {
+    return client.EncodeOnSupport(g, std::vector<uint32_t>{5, 1, 9}, 1.0, q);
+  });
+  fails_after_a_step("non-finite gradient on support",
+                     [&] { return client.EncodeOnSupport(bad, support, 1.0, q); });
+  EXPECT_TRUE(SameState(client, after_first));
+
+  // Restore ends the window; a refused Restore or RestoreWithUndo changes nothing, window
+  // included.
+  ASSERT_TRUE(client.Encode(g, {}, &out).ok());
+  GdSecClient::Snapshot wrong = after_first;
+  wrong.error[2] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_EQ(client.Restore(wrong).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(client.RestoreWithUndo(wrong, after_first).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(client.RestoreWithUndo(after_first, wrong).code(), StatusCode::kInvalidArgument);
+  GdSecClient::Snapshot short_h = after_first;
+  short_h.h.pop_back();
+  EXPECT_EQ(client.RestoreWithUndo(short_h, after_first).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(client.CanUndo());
+  ASSERT_TRUE(client.Restore(after_first).ok());
+  refused("after Restore");
+
+  // Undo of EncodeOnSupport after an Encode that counted: back to the Encode's result.
+  ASSERT_TRUE(client.Encode(g, {}, &out).ok());
+  const GdSecClient::Snapshot counted = client.Save();
+  ASSERT_TRUE(client.EncodeOnSupport(g, support, 0.25, q).ok());
+  EXPECT_FALSE(SameState(client, counted));
+  ASSERT_TRUE(client.Undo().ok());
+  EXPECT_TRUE(SameState(client, counted));
+  refused("after Undo");
+}
+
+TEST(GdSecUndoTest, RestoreWithUndoReachesBothStates) {
+  constexpr size_t kDim = 5;
+  auto created = GdSecClient::Create(GdSecOptions{}, kDim);
+  ASSERT_TRUE(created.ok());
+  GdSecClient& client = **created;
+  // Any two states, not only one step apart; h wraps modulo 2^64.
+  const GdSecClient::Snapshot before{{0, std::numeric_limits<int64_t>::max(), -7, 3, 0},
+                                     {0.5f, -0.0f, 1.0f, 2.0f, 3.0f}};
+  const GdSecClient::Snapshot after{{0, std::numeric_limits<int64_t>::min(), 9, 3, -1},
+                                    {0.25f, 0.0f, -1.0f, 2.0f, 4.0f}};
+  ASSERT_TRUE(client.RestoreWithUndo(before, after).ok());
+  EXPECT_TRUE(SameState(client, after));
+  EXPECT_TRUE(client.CanUndo());
+  GdSecClient::Snapshot saved;
+  ASSERT_TRUE(client.SaveBeforeStep(&saved).ok());
+  EXPECT_EQ(saved.h, before.h);
+  EXPECT_TRUE(SameBits(saved.error, before.error));
+  ASSERT_TRUE(client.Undo().ok());
+  EXPECT_TRUE(SameState(client, before));
+  EXPECT_FALSE(client.CanUndo());
 }
 
 }  // namespace
