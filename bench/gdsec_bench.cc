@@ -30,10 +30,6 @@
 #include "sotto/core/compress/compressor.h"
 #include "sotto/core/compress/gdsec.h"
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
-
 namespace sotto::compress {
 namespace {
 
@@ -222,12 +218,7 @@ class RatioReporter : public sotto::bench::MedianReporter {
 }  // namespace sotto::compress
 
 int main(int argc, char** argv) {
-#if defined(__GLIBC__)
-  // Keep freed buffers in the heap (as a long-running client does), so that no case pays for
-  // fresh pages that another did not.
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
-#endif
+  sotto::bench::KeepFreedBuffersInHeap();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) {
     return 1;

@@ -22,10 +22,6 @@
 
 #include <benchmark/benchmark.h>
 #include <time.h>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
-
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -412,14 +408,7 @@ class RatioReporter : public sotto::bench::MedianReporter {
 }  // namespace sotto::secagg
 
 int main(int argc, char** argv) {
-#if defined(__GLIBC__)
-  // Keep freed buffers in the heap for reuse, as in a long-running client or server, whatever
-  // the benchmark order: by default glibc's dynamic mmap threshold decides, depending on what ran
-  // before, whether each round's 4-12 MB buffers are fresh pages (page-faulted in, about 2 us per
-  // 4 KiB page on the reference VM, +6 ms for a client round at d = 10^6) or reused ones.
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
-#endif
+  sotto::bench::KeepFreedBuffersInHeap();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) {
     return 1;

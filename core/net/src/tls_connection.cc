@@ -230,6 +230,22 @@ void TlsConnection::ArmHandshakeTimer() {
   });
 }
 
+void TlsConnection::AwaitSocket(Next want, void (TlsConnection::*retry)(),
+                                void (*on_error)(TlsConnection& self, const std::string& message)) {
+  socket_.async_wait(
+      WaitTypeFor(want == Next::kWantWrite),
+      [self = shared_from_this(), retry, on_error](const boost::system::error_code& error) {
+        if (self->finalized_) {
+          return;
+        }
+        if (error) {
+          on_error(*self, error.message());
+          return;
+        }
+        ((*self).*retry)();
+      });
+}
+
 void TlsConnection::AttachSocket() {
   boost::system::error_code ignored;
   socket_.non_blocking(true, ignored);
@@ -327,17 +343,8 @@ void TlsConnection::DoHandshake() {
     return;
   }
   if (next == Next::kWantRead || next == Next::kWantWrite) {
-    socket_.async_wait(WaitTypeFor(next == Next::kWantWrite),
-                       [self = shared_from_this()](const boost::system::error_code& error) {
-                         if (self->finalized_) {
-                           return;
-                         }
-                         if (error) {
-                           self->OnHandshake(error.message());
-                           return;
-                         }
-                         self->DoHandshake();
-                       });
+    AwaitSocket(next, &TlsConnection::DoHandshake,
+                [](TlsConnection& self, const std::string& message) { self.OnHandshake(message); });
     return;
   }
   OnHandshake(error);
@@ -443,17 +450,14 @@ void TlsConnection::DoRead() {
     }
     if (next == Next::kWantRead || next == Next::kWantWrite) {
       ArmReadTimer();
-      socket_.async_wait(WaitTypeFor(next == Next::kWantWrite),
-                         [self = shared_from_this()](const boost::system::error_code& error) {
-                           if (self->finalized_) {
-                             return;
-                           }
-                           if (error && !self->closing_) {
-                             self->OnReadEnd(Next::kError, error.message());
-                             return;
-                           }
-                           self->DoRead();
-                         });
+      AwaitSocket(next, &TlsConnection::DoRead,
+                  [](TlsConnection& self, const std::string& message) {
+                    if (self.closing_) {
+                      self.DoRead();  // closing: the read ends as the close says
+                    } else {
+                      self.OnReadEnd(Next::kError, message);
+                    }
+                  });
       return;
     }
     OnReadEnd(next, error);
@@ -671,17 +675,10 @@ void TlsConnection::DoWrite() {
       continue;
     }
     if (next == Next::kWantRead || next == Next::kWantWrite) {
-      socket_.async_wait(WaitTypeFor(next == Next::kWantWrite),
-                         [self = shared_from_this()](const boost::system::error_code& error) {
-                           if (self->finalized_) {
-                             return;
-                           }
-                           if (error) {
-                             self->Fail(UnavailableError("write failed: " + error.message()));
-                             return;
-                           }
-                           self->DoWrite();
-                         });
+      AwaitSocket(next, &TlsConnection::DoWrite,
+                  [](TlsConnection& self, const std::string& message) {
+                    self.Fail(UnavailableError("write failed: " + message));
+                  });
       return;
     }
     Fail(UnavailableError("write failed: " + error));
@@ -785,17 +782,8 @@ void TlsConnection::DoShutdown() {
     std::string error;
     const Next next = Classify(result, &error);
     if (next == Next::kWantRead || next == Next::kWantWrite) {
-      socket_.async_wait(WaitTypeFor(next == Next::kWantWrite),
-                         [self = shared_from_this()](const boost::system::error_code& error) {
-                           if (self->finalized_) {
-                             return;
-                           }
-                           if (error) {
-                             self->Finalize(OkStatus());
-                             return;
-                           }
-                           self->DoShutdown();
-                         });
+      AwaitSocket(next, &TlsConnection::DoShutdown,
+                  [](TlsConnection& self, const std::string&) { self.Finalize(OkStatus()); });
       return;
     }
     Finalize(OkStatus());  // the peer's close_notify (kClosedByPeer), its EOF, or an error

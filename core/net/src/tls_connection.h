@@ -101,9 +101,11 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   // Classifies the result `ok` (1 = success) of the last SSL call; on kError/kClosedByPeer,
   // `*error` says why.
   Next Classify(int ok, std::string* error);
-  // Waits until the socket is readable / writable, then runs `then` (loop thread); `then`
-  // gets the wait's error (operation_aborted after a cancel or close).
-  void WaitFor(Next want, std::function<void(const boost::system::error_code&)> then);
+  // Waits until the socket is readable / writable, as OpenSSL asked (`want`), then calls
+  // `retry` on the loop thread; when the wait fails (an error, or a cancel or close),
+  // `on_error` gets its message instead. Nothing runs once the connection is finalized.
+  void AwaitSocket(Next want, void (TlsConnection::*retry)(),
+                   void (*on_error)(TlsConnection& self, const std::string& message));
 
   void AttachSocket();
   void SetNoDelay();

@@ -65,6 +65,105 @@ inline coordinator::CoordinatorOptions SecureSmallFederation(size_t clients) {
   return o;
 }
 
+// A connection that breaks itself when the client sends a given message type in a given round,
+// instead of sending it (the client disappears mid-round, as if its process died) or right
+// after it (the message arrives, the client never hears back). With hold_redials, the dials
+// after the break wait until ReleaseRedials(): the client stays away as long as a test wants.
+class BreakingDialer final : public net::Dialer {
+ public:
+  enum class Break { kInsteadOfSending, kAfterSending };
+
+  BreakingDialer(std::shared_ptr<net::Dialer> inner, net::MemoryNetwork* network,
+                 proto::Envelope::BodyCase body, uint64_t round,
+                 Break when = Break::kInsteadOfSending, bool hold_redials = false)
+      : inner_(std::move(inner)),
+        network_(network),
+        body_(body),
+        round_(round),
+        when_(when),
+        hold_redials_(hold_redials) {}
+
+  void Dial(net::DialHandler on_done) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (hold_redials_ && broken_ && !released_) {
+        held_ = std::move(on_done);
+        return;
+      }
+    }
+    DialInner(std::move(on_done));
+  }
+  bool broken() const { return broken_; }
+  void ReleaseRedials() {
+    net::DialHandler held;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      released_ = true;
+      held = std::move(held_);
+    }
+    if (held) DialInner(std::move(held));
+  }
+
+ private:
+  void DialInner(net::DialHandler on_done) {
+    inner_->Dial([this, on_done](StatusOr<std::shared_ptr<net::Connection>> c) {
+      if (!c.ok()) {
+        on_done(std::move(c));
+        return;
+      }
+      on_done(std::shared_ptr<net::Connection>(
+          std::make_shared<Breaking>(*std::move(c), network_, body_, round_, when_, &broken_)));
+    });
+  }
+
+  class Breaking final : public net::Connection {
+   public:
+    Breaking(std::shared_ptr<net::Connection> inner, net::MemoryNetwork* network,
+             proto::Envelope::BodyCase body, uint64_t round, Break when, std::atomic<bool>* broken)
+        : inner_(std::move(inner)),
+          network_(network),
+          body_(body),
+          round_(round),
+          when_(when),
+          broken_(broken) {}
+    const std::string& peer_id() const override { return inner_->peer_id(); }
+    uint64_t id() const override { return inner_->id(); }
+    void Start(net::ConnectionCallbacks callbacks) override { inner_->Start(std::move(callbacks)); }
+    Status Send(const proto::Envelope& envelope) override {
+      if (!*broken_ && envelope.body_case() == body_ && envelope.round_id() == round_) {
+        Status sent = when_ == Break::kAfterSending ? inner_->Send(envelope)
+                                                    : UnavailableError("link broken by the test");
+        *broken_ = true;
+        network_->Disconnect(*inner_);
+        return sent;
+      }
+      return inner_->Send(envelope);
+    }
+    void Close() override { inner_->Close(); }
+    bool is_open() const override { return inner_->is_open(); }
+    net::ConnectionStats stats() const override { return inner_->stats(); }
+
+   private:
+    std::shared_ptr<net::Connection> inner_;
+    net::MemoryNetwork* network_;
+    proto::Envelope::BodyCase body_;
+    uint64_t round_;
+    Break when_;
+    std::atomic<bool>* broken_;
+  };
+
+  std::shared_ptr<net::Dialer> inner_;
+  net::MemoryNetwork* network_;
+  proto::Envelope::BodyCase body_;
+  uint64_t round_;
+  Break when_;
+  bool hold_redials_;
+  std::atomic<bool> broken_{false};
+  std::mutex mu_;
+  bool released_ = false;
+  net::DialHandler held_;
+};
+
 class Federation {
  public:
   struct ClientSlot {
@@ -145,6 +244,23 @@ class Federation {
       RETURN_IF_ERROR(StartClient(i, std::move(dialer)));
     }
     return OkStatus();
+  }
+
+  // Starts the clients with client `who`'s link breaking at its `body` message of `round`
+  // (BreakingDialer); returns that dialer.
+  std::shared_ptr<BreakingDialer> StartClientsBreaking(
+      size_t who, proto::Envelope::BodyCase body, uint64_t round,
+      BreakingDialer::Break when = BreakingDialer::Break::kInsteadOfSending,
+      bool hold_redials = false) {
+    std::shared_ptr<BreakingDialer> breaking;
+    const Status started = StartClients([&](size_t i, std::shared_ptr<net::Dialer> d) {
+      if (i != who) return d;
+      breaking = std::make_shared<BreakingDialer>(std::move(d), &network_, body, round, when,
+                                                  hold_redials);
+      return std::shared_ptr<net::Dialer>(breaking);
+    });
+    SOTTO_CHECK(started.ok()) << started;
+    return breaking;
   }
 
   // A client process restart: client i stops (as if killed: nothing is sent on its way out)
@@ -244,105 +360,6 @@ class Federation {
   std::vector<client::ClientOptions> client_options_;
   learn::Dataset data_;
   Status tick_error_;
-};
-
-// A connection that breaks itself when the client sends a given message type in a given round,
-// instead of sending it (the client disappears mid-round, as if its process died) or right
-// after it (the message arrives, the client never hears back). With hold_redials, the dials
-// after the break wait until ReleaseRedials(): the client stays away as long as a test wants.
-class BreakingDialer final : public net::Dialer {
- public:
-  enum class Break { kInsteadOfSending, kAfterSending };
-
-  BreakingDialer(std::shared_ptr<net::Dialer> inner, net::MemoryNetwork* network,
-                 proto::Envelope::BodyCase body, uint64_t round,
-                 Break when = Break::kInsteadOfSending, bool hold_redials = false)
-      : inner_(std::move(inner)),
-        network_(network),
-        body_(body),
-        round_(round),
-        when_(when),
-        hold_redials_(hold_redials) {}
-
-  void Dial(net::DialHandler on_done) override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (hold_redials_ && broken_ && !released_) {
-        held_ = std::move(on_done);
-        return;
-      }
-    }
-    DialInner(std::move(on_done));
-  }
-  bool broken() const { return broken_; }
-  void ReleaseRedials() {
-    net::DialHandler held;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      released_ = true;
-      held = std::move(held_);
-    }
-    if (held) DialInner(std::move(held));
-  }
-
- private:
-  void DialInner(net::DialHandler on_done) {
-    inner_->Dial([this, on_done](StatusOr<std::shared_ptr<net::Connection>> c) {
-      if (!c.ok()) {
-        on_done(std::move(c));
-        return;
-      }
-      on_done(std::shared_ptr<net::Connection>(
-          std::make_shared<Breaking>(*std::move(c), network_, body_, round_, when_, &broken_)));
-    });
-  }
-
-  class Breaking final : public net::Connection {
-   public:
-    Breaking(std::shared_ptr<net::Connection> inner, net::MemoryNetwork* network,
-             proto::Envelope::BodyCase body, uint64_t round, Break when, std::atomic<bool>* broken)
-        : inner_(std::move(inner)),
-          network_(network),
-          body_(body),
-          round_(round),
-          when_(when),
-          broken_(broken) {}
-    const std::string& peer_id() const override { return inner_->peer_id(); }
-    uint64_t id() const override { return inner_->id(); }
-    void Start(net::ConnectionCallbacks callbacks) override { inner_->Start(std::move(callbacks)); }
-    Status Send(const proto::Envelope& envelope) override {
-      if (!*broken_ && envelope.body_case() == body_ && envelope.round_id() == round_) {
-        Status sent = when_ == Break::kAfterSending ? inner_->Send(envelope)
-                                                    : UnavailableError("link broken by the test");
-        *broken_ = true;
-        network_->Disconnect(*inner_);
-        return sent;
-      }
-      return inner_->Send(envelope);
-    }
-    void Close() override { inner_->Close(); }
-    bool is_open() const override { return inner_->is_open(); }
-    net::ConnectionStats stats() const override { return inner_->stats(); }
-
-   private:
-    std::shared_ptr<net::Connection> inner_;
-    net::MemoryNetwork* network_;
-    proto::Envelope::BodyCase body_;
-    uint64_t round_;
-    Break when_;
-    std::atomic<bool>* broken_;
-  };
-
-  std::shared_ptr<net::Dialer> inner_;
-  net::MemoryNetwork* network_;
-  proto::Envelope::BodyCase body_;
-  uint64_t round_;
-  Break when_;
-  bool hold_redials_;
-  std::atomic<bool> broken_{false};
-  std::mutex mu_;
-  bool released_ = false;
-  net::DialHandler held_;
 };
 
 }  // namespace sotto::testing

@@ -159,13 +159,8 @@ TEST(FederationTest, ClientLostAfterShareKeysIsRecoveredAndTheRoundCompletesAtIt
 TEST(FederationTest, ClientLostWhileTrainingGetsTheRoundAgainAndTakesPart) {
   Federation f(SecureSmallFederation(5), 5);
   ASSERT_TRUE(f.StartCoordinator().ok());
-  std::shared_ptr<BreakingDialer> breaking;
-  ASSERT_TRUE(f.StartClients([&](size_t i, std::shared_ptr<net::Dialer> d) {
-                 if (i != 4) return d;
-                 breaking = std::make_shared<BreakingDialer>(d, &f.network(),
-                                                             proto::Envelope::kAdvertiseKeys, 2);
-                 return std::shared_ptr<net::Dialer>(breaking);
-               }).ok());
+  const std::shared_ptr<BreakingDialer> breaking =
+      f.StartClientsBreaking(4, proto::Envelope::kAdvertiseKeys, 2);
   ASSERT_TRUE(f.RunToEnd()) << f.tick_error();
   EXPECT_TRUE(breaking->broken());
   for (const auto& round : f.coordinator().history()) {
@@ -640,14 +635,9 @@ TEST(GdSecFederationTest, SecureRoundWithADropoutKeepsHExact) {
   options.deadlines.masked_input = std::chrono::milliseconds(1500);
   Federation f(options, 5);
   ASSERT_TRUE(f.StartCoordinator().ok());
-  std::shared_ptr<BreakingDialer> breaking;
   // Client 4 loses its link instead of sending its masked input in round 2.
-  ASSERT_TRUE(f.StartClients([&](size_t i, std::shared_ptr<net::Dialer> d) {
-                 if (i != 4) return d;
-                 breaking = std::make_shared<BreakingDialer>(d, &f.network(),
-                                                             proto::Envelope::kMaskedInput, 2);
-                 return std::shared_ptr<net::Dialer>(breaking);
-               }).ok());
+  const std::shared_ptr<BreakingDialer> breaking =
+      f.StartClientsBreaking(4, proto::Envelope::kMaskedInput, 2);
   ASSERT_TRUE(f.PumpUntil([&] { return f.coordinator().connected_clients() == 5; },
                           std::chrono::seconds(60), /*tick=*/false));
   ASSERT_TRUE(f.RunToEnd()) << f.tick_error();
@@ -669,13 +659,8 @@ TEST(GdSecFederationTest, SecureRoundWithADropoutKeepsHExact) {
 void RunUntilAClientIsLostAfterItsUpdate(Federation& f, size_t lost,
                                          std::shared_ptr<BreakingDialer>* breaking) {
   ASSERT_TRUE(f.StartCoordinator().ok());
-  ASSERT_TRUE(f.StartClients([&](size_t i, std::shared_ptr<net::Dialer> d) {
-                 if (i != lost) return d;
-                 *breaking = std::make_shared<BreakingDialer>(
-                     d, &f.network(), proto::Envelope::kUpdate, 2,
-                     BreakingDialer::Break::kAfterSending, /*hold_redials=*/true);
-                 return std::shared_ptr<net::Dialer>(*breaking);
-               }).ok());
+  *breaking = f.StartClientsBreaking(lost, proto::Envelope::kUpdate, 2,
+                                     BreakingDialer::Break::kAfterSending, /*hold_redials=*/true);
   ASSERT_TRUE(f.PumpUntil([&] { return f.coordinator().connected_clients() == f.num_clients(); },
                           std::chrono::seconds(60), /*tick=*/false));
   ASSERT_TRUE(f.PumpUntilRoundsFinished(3)) << f.tick_error();
