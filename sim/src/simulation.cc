@@ -283,7 +283,6 @@ StatusOr<SimResult> Simulation::Run(const std::function<void(const RoundRecord&)
     std::vector<int64_t> q;          // GD-SEC: its integers
     secagg::ClientInput input;       // the ring input
     std::vector<float> saved_error;  // kSparse: e before this round
-    compress::GdSecClient::Snapshot saved_gdsec;  // kGdSec: (h_m, e_m) before this round
   };
   std::vector<Slot> slots(per_round);
   for (Slot& slot : slots) slot.update.resize(d);
@@ -376,9 +375,8 @@ StatusOr<SimResult> Simulation::Run(const std::function<void(const RoundRecord&)
           const float scale = static_cast<float>(weight * static_cast<double>(n) / total_weight);
           for (float& v : slot.update) v *= scale;
           compress::GdSecClient& client = *gdsec_clients_[id];
-          // Kept in the slot's own buffers (no allocation after the first round).
-          slot.saved_gdsec.h.assign(client.h_fixed().begin(), client.h_fixed().end());
-          slot.saved_gdsec.error.assign(client.error().begin(), client.error().end());
+          // An earlier round's step is final; a round that does not count this one undoes it.
+          client.ClearUndo();
           slot.q.resize(support.size());
           RETURN_IF_ERROR(
               client.EncodeOnSupport(slot.update, support, config_.secagg.clip, slot.q));
@@ -506,7 +504,7 @@ StatusOr<SimResult> Simulation::Run(const std::function<void(const RoundRecord&)
           if (config_.compression == CompressionMode::kSparse) {
             RETURN_IF_ERROR(compressors_[id]->SetError(slot.saved_error));
           } else if (config_.compression == CompressionMode::kGdSec) {
-            RETURN_IF_ERROR(gdsec_clients_[id]->Restore(slot.saved_gdsec));
+            RETURN_IF_ERROR(gdsec_clients_[id]->Undo());
           }
           continue;
         }
