@@ -22,6 +22,7 @@
 
 #include <benchmark/benchmark.h>
 #include <time.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstring>

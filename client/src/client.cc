@@ -148,8 +148,7 @@ struct Client::State {
   std::optional<proto::Envelope> deferred;  // a message to handle before reading the inbox
 
   // Compression state, kept across rounds and reconnects.
-  std::string compression_key;  // the serialized CompressionConfig the compressor was made for
-  proto::CompressionConfig compression_config;
+  proto::CompressionConfig compression_config;  // what the compressor or GD-SEC was made for
   bool state_loaded = false;
   std::unique_ptr<compress::Compressor> compressor;
   uint64_t pending_round = 0;  // a round whose change to the error memory is not yet final
@@ -319,7 +318,7 @@ Status Client::State::MakeCompression(const proto::CompressionConfig& config) {
   compressor.reset();
   gdsec.reset();
   gdsec_model.clear();
-  compression_key.clear();
+  compression_config.Clear();
   if (proto::IsGdSec(config)) {
     ASSIGN_OR_RETURN(compress::GdSecOptions gopts, proto::GdSecOptionsFromProto(config));
     ASSIGN_OR_RETURN(gdsec, compress::GdSecClient::Create(gopts, d));
@@ -334,7 +333,6 @@ Status Client::State::MakeCompression(const proto::CompressionConfig& config) {
     ASSIGN_OR_RETURN(compressor, compress::Compressor::Create(copts, d));
   }
   compression_config = config;
-  compression_key = config.SerializeAsString();
   return OkStatus();
 }
 
@@ -497,7 +495,7 @@ Status Client::State::HandleRoundStart(const proto::Envelope& envelope) {
   const bool is_gdsec = proto::IsGdSec(start.compression());
   if (!dense) {
     if ((compressor == nullptr && gdsec == nullptr) ||
-        start.compression().SerializeAsString() != compression_key) {
+        start.compression().SerializeAsString() != compression_config.SerializeAsString()) {
       Status made = MakeCompression(start.compression());
       if (!made.ok()) return Decline(round, made);
     }
@@ -771,7 +769,7 @@ Status Client::State::Session(std::shared_ptr<net::Connection> c) {
     compressor.reset();
     gdsec.reset();
     gdsec_model.clear();
-    compression_key.clear();
+    compression_config.Clear();
   }
   run_id = accepted.run_id();
   secagg_id = accepted.secagg_id();

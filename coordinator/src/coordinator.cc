@@ -303,7 +303,6 @@ struct Coordinator::Round {
   // is most of it), kept for a client that comes back.
   proto::Envelope start_header;
   std::shared_ptr<const net::EncodedBody> start_body;
-  std::set<std::string> advertised;  // secure rounds: clients whose AdvertiseKeys was taken
   RoundSummary summary;
 };
 
@@ -725,7 +724,8 @@ void Coordinator::OnHello(const std::shared_ptr<Session>& session,
       }
     } else {
       again = round.manager->phase() == secagg::ServerPhase::kCollectingKeys &&
-              round.manager->server().IsLive(secagg_id) && round.advertised.count(id) == 0;
+              round.manager->server().IsLive(secagg_id) &&
+              !round.manager->server().AnsweredThisPhase(secagg_id);
     }
     if (again) {
       SOTTO_LOG(kInfo, "round_start_again").With("client", id).With("round", round.number);
@@ -860,10 +860,8 @@ void Coordinator::Dispatch(const std::shared_ptr<Session>& session, proto::Envel
         round.dropped.emplace(id, "malformed message: " + message.status().ToString());
         return;
       }
-      const bool advertise = envelope.body_case() == proto::Envelope::kAdvertiseKeys;
       Status delivered = round.manager->Deliver(session->secagg_id, envelope.run_id(),
                                                 envelope.round_id(), *std::move(message));
-      if (delivered.ok() && advertise) round.advertised.insert(id);
       if (!delivered.ok()) {
         Refuse("protocol");
         SOTTO_LOG(kWarning, "message_refused")

@@ -8,27 +8,8 @@ set -euo pipefail
 sotto="$1"
 c_client="$2"
 timeout_s="${TIMEOUT:-120}"
-dir="$(mktemp -d)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$dir"/*.log; do
-    [ -e "$f" ] || continue
-    echo "--- $f" >&2
-    tail -n 40 "$f" >&2
-  done
-  exit 1
-}
-
-mkdir -p "$dir/pki"
-"$sotto" certs init --dir "$dir/pki" --name "c e2e CA" >/dev/null || fail "certs init"
-"$sotto" certs issue --dir "$dir/pki" --server 127.0.0.1,localhost >/dev/null || fail "server cert"
-"$sotto" certs issue --dir "$dir/pki" --client c-client >/dev/null || fail "client cert"
+source "$(dirname "$0")/lib.sh"
+make_pki "$sotto" "c e2e CA" c-client
 
 # linear regression on 63 features: 63 weights + 1 bias = 64 parameters (the C trainer's N).
 cat >"$dir/coordinator.json" <<JSON
@@ -45,12 +26,7 @@ JSON
   --model-out "$dir/model.bin" >"$dir/coordinator.log" 2>&1 &
 coordinator=$!
 pids+=("$coordinator")
-for _ in $(seq 1 $((timeout_s * 10))); do
-  [ -s "$dir/port" ] && break
-  kill -0 "$coordinator" 2>/dev/null || fail "the coordinator exited early"
-  sleep 0.1
-done
-[ -s "$dir/port" ] || fail "no port file"
+wait_for_file "$dir/port" "$coordinator" "$timeout_s"
 port="$(cat "$dir/port")"
 
 timeout "$timeout_s" "$c_client" "$port" "$dir/pki/ca.pem" "$dir/pki/c-client.pem" \
@@ -58,10 +34,7 @@ timeout "$timeout_s" "$c_client" "$port" "$dir/pki/ca.pem" "$dir/pki/c-client.pe
 grep -q "c_api_test: ok" "$dir/c-client.log" || fail "the C client did not report ok"
 grep -q "2 train calls, 2 rounds completed" "$dir/c-client.log" || fail "wrong round count"
 
-for _ in $(seq 1 $((timeout_s * 10))); do
-  kill -0 "$coordinator" 2>/dev/null || break
-  sleep 0.1
-done
-wait "$coordinator" || fail "the coordinator exited non-zero"
+wait_exit "$coordinator" "$timeout_s" "the coordinator did not finish"
+[ "$code" -eq 0 ] || fail "the coordinator exited $code"
 [ "$(stat -c %s "$dir/model.bin")" -eq 256 ] || fail "model.bin is not 64 fp32 values"
 echo "c_client_test: ok"

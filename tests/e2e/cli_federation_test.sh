@@ -16,30 +16,10 @@
 set -euo pipefail
 sotto="$1"
 timeout_s="${TIMEOUT:-120}"
-dir="$(mktemp -d)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$dir"/*.log; do
-    [ -e "$f" ] || continue
-    echo "--- $f" >&2
-    tail -n 40 "$f" >&2
-  done
-  exit 1
-}
+source "$(dirname "$0")/lib.sh"
 
 # ---- PKI -----------------------------------------------------------------------------------
-mkdir -p "$dir/pki"
-"$sotto" certs init --dir "$dir/pki" --name "e2e CA" >/dev/null || fail "certs init"
-"$sotto" certs issue --dir "$dir/pki" --server 127.0.0.1,localhost >/dev/null || fail "server cert"
-for i in 0 1 2; do
-  "$sotto" certs issue --dir "$dir/pki" --client "client-$i" >/dev/null || fail "client cert $i"
-done
+make_pki "$sotto" "e2e CA" client-0 client-1 client-2
 
 # ---- Configs -------------------------------------------------------------------------------
 # mlp 20 -> 8 -> 2: 20*8 + 8 + 8*2 + 2 = 186 parameters, 744 bytes of fp32.
@@ -84,16 +64,6 @@ EOF
 "$sotto" coordinator --help | grep -q -- "--port-file VALUE" || fail "coordinator --help"
 "$sotto" client --help | grep -q -- "--coordinator-port VALUE" || fail "client --help"
 
-# Waits until file $1 exists, while process $2 lives, for at most $3 seconds.
-wait_for_file() {
-  local file="$1" pid="$2" deadline=$((SECONDS + $3))
-  while [ ! -s "$file" ]; do
-    kill -0 "$pid" 2>/dev/null || fail "process $pid exited before writing $file"
-    [ "$SECONDS" -lt "$deadline" ] || fail "no $file after $3 s"
-    sleep 0.1
-  done
-}
-
 # GET http://127.0.0.1:$1$2 with bash's /dev/tcp (no curl needed); prints the response.
 http_get() {
   exec 3<>"/dev/tcp/127.0.0.1/$1"
@@ -126,23 +96,10 @@ for i in 0 1 2; do
   pids+=("$!")
 done
 
-deadline=$((SECONDS + timeout_s))
-for p in "$coordinator" "${clients[@]}"; do
-  while kill -0 "$p" 2>/dev/null; do
-    [ "$SECONDS" -lt "$deadline" ] || fail "the federation did not finish within $timeout_s s"
-    sleep 0.2
-  done
-done
-set +e
-wait "$coordinator"
-code=$?
-set -e
+wait_exit "$coordinator" "$timeout_s" "the federation did not finish within $timeout_s s"
 [ "$code" -eq 0 ] || fail "coordinator exited $code"
 for i in 0 1 2; do
-  set +e
-  wait "${clients[$i]}"
-  code=$?
-  set -e
+  wait_exit "${clients[$i]}" "$timeout_s" "client-$i did not finish within $timeout_s s"
   [ "$code" -eq 0 ] || fail "client-$i exited $code"
   grep -q "run finished" "$dir/client-$i.log" || fail "client-$i did not report the end of the run"
   # Its error memory, kept for a restart, private to it.
@@ -168,15 +125,7 @@ rm -f "$dir/port"
   >"$dir/restarted.log" 2>&1 &
 restarted=$!
 pids+=("$restarted")
-deadline=$((SECONDS + 30))
-while kill -0 "$restarted" 2>/dev/null; do
-  [ "$SECONDS" -lt "$deadline" ] || fail "a restarted coordinator did not finish"
-  sleep 0.1
-done
-set +e
-wait "$restarted"
-code=$?
-set -e
+wait_exit "$restarted" 30 "a restarted coordinator did not finish"
 [ "$code" -eq 0 ] || fail "a restarted coordinator exited $code"
 grep -q "resumed from the checkpoint of round $rounds" "$dir/restarted.log" ||
   fail "the restart did not resume from the checkpoint"
@@ -202,15 +151,7 @@ stopped=$!
 pids+=("$stopped")
 wait_for_file "$dir/port" "$stopped" 30
 kill -TERM "$stopped"
-deadline=$((SECONDS + 30))
-while kill -0 "$stopped" 2>/dev/null; do
-  [ "$SECONDS" -lt "$deadline" ] || fail "the coordinator did not stop on SIGTERM"
-  sleep 0.1
-done
-set +e
-wait "$stopped"
-code=$?
-set -e
+wait_exit "$stopped" 30 "the coordinator did not stop on SIGTERM"
 [ "$code" -eq 1 ] || fail "a coordinator stopped by SIGTERM exited $code, expected 1"
 grep -q "interrupted" "$dir/stopped.log" || fail "no 'interrupted' message"
 

@@ -123,6 +123,13 @@ bool SecAggServer::IsLive(uint64_t id) const {
   return index >= 0 && d->clients[index].live;
 }
 
+bool SecAggServer::AnsweredThisPhase(uint64_t id) const {
+  if (phase() == ServerPhase::kCompleted || phase() == ServerPhase::kAborted) return false;
+  const auto* d = state_->round_data();
+  const int64_t index = d->graph.IndexOf(id);
+  return index >= 0 && d->clients[index].sent_this_phase;
+}
+
 DropReason SecAggServer::drop_reason(uint64_t id) const {
   const auto* d = state_->round_data();
   const int64_t index = d->graph.IndexOf(id);

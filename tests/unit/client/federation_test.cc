@@ -302,6 +302,26 @@ proto::Envelope Hello(uint32_t min_version, uint32_t max_version, const std::str
   return e;
 }
 
+// Connects as `id` and says Hello (protocol 1); the coordinator's answer goes to *welcome.
+RawClient Join(Federation& f, const std::string& id, proto::Envelope* welcome) {
+  RawClient raw = RawClient::Connect(f, id);
+  EXPECT_TRUE(raw.connection->Send(Hello(1, 1, id)).ok());
+  *welcome = raw.Next(f);
+  return raw;
+}
+
+// A dense all-zero update of round `round`, ready to pass the replay filter of run `run_id`.
+proto::Envelope ZeroUpdate(Federation& f, uint64_t run_id, uint64_t round) {
+  proto::Envelope update;
+  update.set_run_id(run_id);
+  update.set_round_id(round);
+  update.mutable_update()->set_round(round);
+  update.mutable_update()->set_weight(1);
+  update.mutable_update()->set_dense_fp32_le(
+      std::string(f.coordinator().model().size() * sizeof(float), '\0'));
+  return update;
+}
+
 TEST(FederationRefusalTest, UnsupportedVersionIsRefusedAndClosed) {
   Federation f(SmallFederation(2), 0);
   ASSERT_TRUE(f.StartCoordinator().ok());
@@ -358,16 +378,10 @@ TEST(FederationRefusalTest, ReplayedAndUnselectedMessagesAreDroppedAndCounted) {
   EXPECT_EQ(f.metrics().Value("sotto_refused_messages_total", {{"reason", "replayed"}}), 2.0);
 
   // A third client, connected after selection, sends an update for round 1 (row 10).
-  RawClient c = RawClient::Connect(f, "c");
-  ASSERT_TRUE(c.connection->Send(Hello(1, 1, "c")).ok());
-  c.Next(f);
-  proto::Envelope stray;
-  stray.set_run_id(run_id);
-  stray.set_round_id(1);
-  stray.mutable_update()->set_round(1);
-  stray.mutable_update()->set_weight(1);
-  stray.mutable_update()->set_dense_fp32_le(std::string(f.coordinator().model().size() * 4, '\0'));
-  ASSERT_TRUE(c.connection->Send(stray).ok());
+  proto::Envelope welcome_c;
+  RawClient c = Join(f, "c", &welcome_c);
+  ASSERT_TRUE(welcome_c.welcome().has_accepted());
+  ASSERT_TRUE(c.connection->Send(ZeroUpdate(f, run_id, 1)).ok());
   f.network().RunUntilIdle();
   EXPECT_EQ(f.metrics().Value("sotto_refused_messages_total", {{"reason", "not_selected"}}), 1.0);
   // Neither refusal dropped the senders.
@@ -379,9 +393,9 @@ TEST(FederationRefusalTest, MalformedUpdateDropsTheClientFromTheRound) {
   options.num_rounds = 1;
   Federation f(options, 0);
   ASSERT_TRUE(f.StartCoordinator().ok());
-  RawClient a = RawClient::Connect(f, "a");
-  ASSERT_TRUE(a.connection->Send(Hello(1, 1, "a")).ok());
-  const uint64_t run_id = a.Next(f).welcome().accepted().run_id();
+  proto::Envelope welcome;
+  RawClient a = Join(f, "a", &welcome);
+  const uint64_t run_id = welcome.welcome().accepted().run_id();
   ASSERT_TRUE(f.coordinator().Tick().ok());
   ASSERT_TRUE(a.Next(f).has_round_start());
   proto::Envelope bad;
@@ -404,12 +418,11 @@ TEST(FederationRefusalTest, PlainRoundStartIsSentAgainToAClientThatComesBack) {
   options.num_rounds = 1;
   Federation f(options, 0);
   ASSERT_TRUE(f.StartCoordinator().ok());
-  RawClient a = RawClient::Connect(f, "a");
-  ASSERT_TRUE(a.connection->Send(Hello(1, 1, "a")).ok());
-  const uint64_t run_id = a.Next(f).welcome().accepted().run_id();
-  RawClient b = RawClient::Connect(f, "b");
-  ASSERT_TRUE(b.connection->Send(Hello(1, 1, "b")).ok());
-  b.Next(f);
+  proto::Envelope welcome;
+  RawClient a = Join(f, "a", &welcome);
+  const uint64_t run_id = welcome.welcome().accepted().run_id();
+  RawClient b = Join(f, "b", &welcome);
+  ASSERT_TRUE(welcome.welcome().has_accepted());
   ASSERT_TRUE(f.coordinator().Tick().ok());
   ASSERT_TRUE(a.Next(f).has_round_start());
   ASSERT_TRUE(b.Next(f).has_round_start());
@@ -427,14 +440,7 @@ TEST(FederationRefusalTest, PlainRoundStartIsSentAgainToAClientThatComesBack) {
   EXPECT_EQ(again.round_start().round(), 1u);
   // Both answer; the round counts both.
   for (RawClient* c : {&a, &back}) {
-    proto::Envelope update;
-    update.set_run_id(run_id);
-    update.set_round_id(1);
-    update.mutable_update()->set_round(1);
-    update.mutable_update()->set_weight(1);
-    update.mutable_update()->set_dense_fp32_le(
-        std::string(f.coordinator().model().size() * sizeof(float), '\0'));
-    ASSERT_TRUE(c->connection->Send(update).ok());
+    ASSERT_TRUE(c->connection->Send(ZeroUpdate(f, run_id, 1)).ok());
   }
   ASSERT_TRUE(f.PumpUntil([&] { return f.coordinator().finished(); }, std::chrono::seconds(30)));
   const auto& round = f.coordinator().history().at(0);
@@ -781,9 +787,8 @@ TEST(GdSecFederationTest, MemberThatLostItsStateIsRefused) {
   ASSERT_TRUE(f.RunToEnd()) << f.tick_error();
   const uint64_t run_id = f.coordinator().run_id();
   // client-0 comes back as a new process (no run id): its h_m is gone, the server's h has it.
-  RawClient lost = RawClient::Connect(f, "client-0");
-  ASSERT_TRUE(lost.connection->Send(Hello(1, 1, "client-0")).ok());
-  const proto::Envelope refused = lost.Next(f);
+  proto::Envelope refused;
+  RawClient lost = Join(f, "client-0", &refused);
   ASSERT_TRUE(refused.welcome().has_refused());
   EXPECT_EQ(refused.welcome().refused().reason(), proto::REFUSAL_REASON_STATE_LOST);
   EXPECT_EQ(refused.welcome().refused().retry_after_ms(), 0u);
@@ -793,9 +798,9 @@ TEST(GdSecFederationTest, MemberThatLostItsStateIsRefused) {
   hello.mutable_hello()->set_last_run_id(run_id);
   ASSERT_TRUE(back.connection->Send(hello).ok());
   EXPECT_TRUE(back.Next(f).welcome().has_accepted());
-  RawClient fresh = RawClient::Connect(f, "client-9");
-  ASSERT_TRUE(fresh.connection->Send(Hello(1, 1, "client-9")).ok());
-  EXPECT_TRUE(fresh.Next(f).welcome().has_accepted());
+  proto::Envelope welcome;
+  RawClient fresh = Join(f, "client-9", &welcome);
+  EXPECT_TRUE(welcome.welcome().has_accepted());
 }
 
 TEST(GdSecFederationTest, ConfigurationsThatWouldBreakHAreRefused) {

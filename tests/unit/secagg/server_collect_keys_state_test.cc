@@ -42,6 +42,24 @@ TEST(ServerCollectKeysStateTest, SendsEachClientTheKeysOfItsNeighbours) {
   }
 }
 
+TEST(ServerCollectKeysStateTest, AnsweredThisPhaseFollowsEachClientsMessage) {
+  Stepper s(MakeConfig(4, 3, DenseSupport(8)));
+  s.StartAll();
+  const uint64_t first = s.ids()[0];
+  const uint64_t second = s.ids()[1];
+  EXPECT_FALSE(s.server().AnsweredThisPhase(first));
+  ASSERT_TRUE(s.server().Handle(first, ClientMessage(Advertise(s, first))).ok());
+  EXPECT_TRUE(s.server().AnsweredThisPhase(first));
+  EXPECT_FALSE(s.server().AnsweredThisPhase(second));
+  EXPECT_FALSE(s.server().AnsweredThisPhase(424242));  // not selected
+  s.pending().erase(first);
+  s.DeliverPending();
+  s.Advance();
+  // A new phase: nobody has sent its shares yet.
+  EXPECT_EQ(s.server().phase(), ServerPhase::kCollectingShares);
+  EXPECT_FALSE(s.server().AnsweredThisPhase(first));
+}
+
 TEST(ServerCollectKeysStateTest, UnselectedSenderIsPermissionDenied) {
   Stepper s(MakeConfig(4, 3, DenseSupport(8)));
   s.StartAll();

@@ -144,6 +144,9 @@ class SecAggServer {
 
   // Whether `id` is a selected client that has not been dropped.
   bool IsLive(uint64_t id) const;
+  // Whether `id` has sent its message of the current phase (AdvertiseKeys while keys are
+  // collected, ...); false for an unknown client and in a terminal phase.
+  bool AnsweredThisPhase(uint64_t id) const;
   // kNone for a live (or unknown) client.
   DropReason drop_reason(uint64_t id) const;
   // Live clients, ascending.
