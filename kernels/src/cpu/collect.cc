@@ -154,27 +154,37 @@ void CollectLane(PassMode mode, CollectStyle style, SimdLevel simd, const PassIn
   }
 }
 
-// Measured on Zen 4 (docs/BENCHMARKS.md). From cache the sparse AVX-512 kernel wins where its
-// per-group branch is predictable (survivors rare, or in most groups); between about 3% and 9%
-// survivors that branch is a coin toss and the dense kernel (one branch per two groups) is
-// steadier. From DRAM the blocked kernel wins. AVX2 compacts 8 lanes per permute, so above
-// about 2% survivors its branch-free dense kernel wins; from DRAM the blocked kernel reads
-// best, the dense one when it also stores e.
+// Measured on Zen 4 with a new arrangement of the data for every call (docs/BENCHMARKS.md): a
+// branch per group on whether it holds a survivor mispredicts at every density between about
+// 0.5% and 50%, so the kernels chosen here have no such branch. AVX-512 with VBMI2: the offsets
+// kernel up to about 6% survivors (cache or DRAM), the dense one above (it compacts every group,
+// which costs less than reading the values back once they are that many). Without VBMI2 the
+// blocked kernel (its branches are on 32-group masks held in L1) below 2%, dense above. AVX2: the
+// blocked kernel when only reading x, the dense one when it also stores e, except for rare
+// survivors from DRAM.
 CollectStyle ChooseStyle(SimdLevel simd, PassMode mode, size_t n, size_t expected) {
   const size_t bytes = n * (mode == PassMode::kRead ? sizeof(float) : 2 * sizeof(float));
   const bool in_cache = bytes <= kCacheResidentBytes;
   // Survivors per 1000 elements.
   const size_t per_mille = n == 0 ? 0 : static_cast<size_t>(uint64_t{expected} * 1000 / n);
   if (simd == SimdLevel::kAvx512) {
-    if (!in_cache) return CollectStyle::kBlocked;
-    return per_mille >= 30 && per_mille < 90 ? CollectStyle::kDense : CollectStyle::kSparse;
+    if (CpuHasAvx512Vbmi2()) return per_mille < 60 ? CollectStyle::kOffsets : CollectStyle::kDense;
+    return per_mille < 20 ? CollectStyle::kBlocked : CollectStyle::kDense;
   }
-  if (per_mille < 20) return in_cache ? CollectStyle::kSparse : CollectStyle::kBlocked;
-  if (!in_cache && mode == PassMode::kRead) return CollectStyle::kBlocked;
+  if (mode == PassMode::kRead && per_mille < 60) return CollectStyle::kBlocked;
+  if (!in_cache && per_mille < 20) return CollectStyle::kBlocked;
   return CollectStyle::kDense;
 }
 
 }  // namespace
+
+bool CpuHasAvx512Vbmi2() {
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vbmi2") != 0;
+  }();
+  return has;
+}
 
 int MaxLanes(const ExecOptions& options) {
   const int threads = NumThreads(options);
@@ -252,7 +262,10 @@ void CollectPassWithStyleForTesting(CollectStyle style, PassMode mode, const Pas
   t_hi = std::max(t_hi, t_lo);
   const int lanes = pool->lanes;
   const SimdLevel simd = SimdFor(options);
-  pool->hi_counted = !(simd == SimdLevel::kAvx2 && style == CollectStyle::kDense);
+  // The AVX2 dense kernel (which also stands in for kOffsets there) leaves count_hi to
+  // CountHiInPool.
+  pool->hi_counted = !(simd == SimdLevel::kAvx2 &&
+                       (style == CollectStyle::kDense || style == CollectStyle::kOffsets));
   pool->next_block.store(0, std::memory_order_relaxed);
   RunLanes(options, lanes, [&](int lane) {
     CollectLane(mode, style, simd, input, ChunkBegin(n, lanes, lane),

@@ -272,10 +272,11 @@ size_t CollectStyled(CollectStyle style, const PassInput& in, size_t begin, size
   switch (style) {
     case CollectStyle::kSparse:
       return CollectOneSweep<kMode, false>(in, begin, end, t_lo, t_hi, cur);
-    case CollectStyle::kDense:
-      return CollectOneSweep<kMode, true>(in, begin, end, t_lo, t_hi, cur);
     case CollectStyle::kBlocked:
       return CollectBlocked<kMode>(in, begin, end, t_lo, t_hi, cur);
+    case CollectStyle::kDense:
+    case CollectStyle::kOffsets:  // needs a byte compress; the dense kernel stands in
+      return CollectOneSweep<kMode, true>(in, begin, end, t_lo, t_hi, cur);
   }
   return begin;
 }

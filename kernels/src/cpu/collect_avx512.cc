@@ -2,10 +2,14 @@
 //
 // Why this shape (measured on Zen 4, see docs/BENCHMARKS.md): the compaction of a 16-element
 // group costs two register vpcompressd and two stores, about four cycles, against a quarter
-// cycle to load and compare it. So the sparse kernel compacts only groups with a survivor (the
-// dense one, for densities where that branch would be a coin toss, branches once per two
-// groups); the compress-to-memory form is avoided (it is microcoded on Zen 4), and a group with
-// at most 8 survivors stores only the low halves. When the input streams from DRAM, stores whose
+// cycle to load and compare it; the compress-to-memory form is avoided (it is microcoded on
+// Zen 4). A branch on whether a group holds a survivor is cheap only when the predictor can learn
+// the data, which a new gradient every round never allows: on fresh data it mispredicts at every
+// density from about 0.5% to 50%. The offsets kernel (chosen up to about 6% survivors where the
+// CPU has VBMI2) therefore has no such branch: one byte compress per 64 elements yields the
+// indices, and the values are read back afterwards. The dense kernel (above that) compacts every
+// group, branching once per two groups. The sparse kernel (a branch per group) serves as the
+// others' tail. When the input streams from DRAM, stores whose
 // address depends on a just-loaded value fill the store queue and throttle the loads; the blocked
 // kernel therefore compares a 512-element block first (only a 16-bit mask per group is stored) and
 // compacts from L1 afterwards.
@@ -23,6 +27,9 @@
 #include "cpu/simd.h"
 
 #define SOTTO_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,bmi,bmi2,popcnt")))
+// The offsets kernel also needs VBMI2's byte compress (checked by CpuHasAvx512Vbmi2).
+#define SOTTO_AVX512_VBMI2 \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vbmi2,bmi,bmi2,popcnt")))
 
 // GCC 12 reports its own _mm256_undefined_*() (a self-initialised variable inside the
 // 512-to-256-bit casts and extracts) as (maybe-)uninitialized when AVX-512 comes from a target
@@ -269,6 +276,76 @@ SOTTO_AVX512 size_t CollectBlocked(const PassInput& in, size_t i, size_t end, in
   return CollectSparse<kMode>(in, i, end, t_lo, t_hi, cur);
 }
 
+// Offsets variant. Per 64 elements: four compares give a 64-bit survivor mask, one
+// vpcompressb packs the survivors' byte offsets 0..63, and vpmovzxbd plus the block's base turns
+// the first 16 into indices, stored whole (the next block's store overwrites the lanes past the
+// count). Only a block with more than 16 survivors (rare at the densities this kernel is chosen
+// for) takes a branch. The values are read back from the source afterwards, in one loop over the
+// entries in index order; with kAddZero that loop also zeroes e at the entries above t_hi, so
+// the pass itself stores a = u + e everywhere.
+template <PassMode kMode>
+SOTTO_AVX512_VBMI2 size_t CollectOffsets(const PassInput& in, size_t i, size_t end, int32_t t_lo,
+                                         int32_t t_hi, CollectCursor* cur) {
+  const Ptrs p{in.in, in.e};
+  const __m512i vlo = _mm512_set1_epi32(RawRule(t_lo));
+  const __m512i offsets = _mm512_set_epi8(
+      63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41,
+      40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18,
+      17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  uint32_t* const first = cur->idx;
+  uint32_t* oi = first;
+  const uint32_t* const limit = cur->idx + cur->room;
+  for (; i + 64 <= end && limit - oi >= static_cast<ptrdiff_t>(kGroup); i += 64) {
+    uint64_t m = 0;
+    for (int g = 0; g < 4; ++g) {
+      const size_t q = i + 16 * static_cast<size_t>(g);
+      const __m512 v = Load16<kMode>(p, q);
+      if constexpr (kMode != PassMode::kRead) _mm512_storeu_ps(p.e + q, v);
+      m |= uint64_t{Bits16(_mm512_cmpgt_epi32_mask(Abs16(v), vlo))} << (16 * g);
+    }
+    const __m512i packed = _mm512_maskz_compress_epi8(_cvtu64_mask64(m), offsets);
+    const __m512i base = _mm512_set1_epi32(static_cast<int>(i));
+    _mm512_storeu_si512(
+        oi, _mm512_add_epi32(base, _mm512_cvtepu8_epi32(_mm512_castsi512_si128(packed))));
+    const int c = std::popcount(m);
+    if (c > 16) [[unlikely]] {
+      _mm512_storeu_si512(
+          oi + 16,
+          _mm512_add_epi32(base, _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(packed, 1))));
+      _mm512_storeu_si512(
+          oi + 32,
+          _mm512_add_epi32(base, _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(packed, 2))));
+      _mm512_storeu_si512(
+          oi + 48,
+          _mm512_add_epi32(base, _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(packed, 3))));
+    }
+    oi += c;
+  }
+  // The values (a = u + e is in e by now), and count_hi.
+  const auto stored = static_cast<size_t>(oi - first);
+  const float* src = kMode == PassMode::kRead ? p.in : p.e;
+  const int32_t raw_hi = RawRule(t_hi);
+  float* const ov = cur->val;
+  size_t hi = 0;
+  // The entries lie in lines last touched a whole pass ago (L3 at best): prefetch ahead.
+  constexpr size_t kAhead = 32;
+  for (size_t j = 0; j < stored; ++j) {
+    if (j + kAhead < stored)
+      __builtin_prefetch(src + first[j + kAhead], kMode == PassMode::kAddZero);
+    const uint32_t at = first[j];
+    const float v = src[at];
+    ov[j] = v;
+    const uint32_t bits = std::bit_cast<uint32_t>(v);
+    // Arithmetic, not a branch: whether an entry lies above t_hi is a coin toss near the window.
+    const auto above = static_cast<uint32_t>(static_cast<int32_t>(bits & 0x7fffffffu) > raw_hi);
+    hi += above;
+    if constexpr (kMode == PassMode::kAddZero) p.e[at] = std::bit_cast<float>(bits & (above - 1u));
+  }
+  Commit(cur, oi, ov + stored, hi);
+  // The tail (fewer than 64 elements, or too little room for a block).
+  return CollectSparse<kMode>(in, i, end, t_lo, t_hi, cur);
+}
+
 template <PassMode kMode>
 SOTTO_AVX512 void CountT(const PassInput& in, size_t begin, size_t end, int32_t t_lo, int32_t t_hi,
                          size_t* count, size_t* count_hi) {
@@ -311,6 +388,9 @@ size_t CollectStyled(CollectStyle style, const PassInput& in, size_t begin, size
       return CollectDense<kMode>(in, begin, end, t_lo, t_hi, cur);
     case CollectStyle::kBlocked:
       return CollectBlocked<kMode>(in, begin, end, t_lo, t_hi, cur);
+    case CollectStyle::kOffsets:
+      if (CpuHasAvx512Vbmi2()) return CollectOffsets<kMode>(in, begin, end, t_lo, t_hi, cur);
+      return CollectDense<kMode>(in, begin, end, t_lo, t_hi, cur);
   }
   return begin;
 }

@@ -161,6 +161,10 @@ enum class CollectStyle {
              // the L1-resident block compacting the groups with a survivor. Keeps the loads
              // of a DRAM-resident input streaming: the stores of the compaction no longer wait
              // on them.
+  kOffsets,  // one sweep with no branch on the data: per 64 elements one byte compress of the
+             // survivors' offsets, widened to indices in registers; the values are read back
+             // afterwards in one loop over the entries. AVX-512 with VBMI2 only (elsewhere the
+             // kernels run kDense instead).
 };
 
 // CollectPass with a given style (white-box tests reach every kernel with it).

@@ -36,6 +36,10 @@ size_t CollectAvx512(PassMode mode, CollectStyle style, const PassInput& in, siz
 size_t CollectAvx2(PassMode mode, CollectStyle style, const PassInput& in, size_t begin, size_t end,
                    int32_t t_lo, int32_t t_hi, CollectCursor* cur);
 
+// True where the CPU has AVX512_VBMI2 (the byte compress of CollectStyle::kOffsets) on top of
+// what SimdLevel::kAvx512 needs.
+bool CpuHasAvx512Vbmi2();
+
 // Counts only (the pool is full). mode is kRead or kAddStore (e = u + e, never zeroed).
 void CountAvx512(PassMode mode, const PassInput& in, size_t begin, size_t end, int32_t t_lo,
                  int32_t t_hi, size_t* count, size_t* count_hi);

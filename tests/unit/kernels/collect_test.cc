@@ -50,6 +50,8 @@ const char* StyleName(CollectStyle s) {
       return "dense";
     case CollectStyle::kBlocked:
       return "blocked";
+    case CollectStyle::kOffsets:
+      return "offsets";
   }
   return "?";
 }
@@ -187,8 +189,10 @@ bool CheckPass(PassMode mode, CollectStyle style, const testing::Config& config,
   return overflow;
 }
 
+// kOffsets runs its own AVX-512 kernel only where the CPU has VBMI2 (else the dense one).
 std::vector<CollectStyle> AllStyles() {
-  return {CollectStyle::kSparse, CollectStyle::kDense, CollectStyle::kBlocked};
+  return {CollectStyle::kSparse, CollectStyle::kDense, CollectStyle::kBlocked,
+          CollectStyle::kOffsets};
 }
 
 TEST(CollectTest, EveryStyleModeAndLevelMatchesBruteForce) {
