@@ -54,13 +54,21 @@ std::string Millis(std::chrono::milliseconds duration) {
 
 SocketBioState* StateOf(BIO* bio) { return static_cast<SocketBioState*>(BIO_get_data(bio)); }
 
-int BioWrite(BIO* bio, const char* data, int size) {
+// The BIO's state for one read or write, its retry flags cleared; null (errno = EBADF) when the
+// BIO has no open socket.
+SocketBioState* BeginIo(BIO* bio) {
   BIO_clear_retry_flags(bio);
   SocketBioState* state = StateOf(bio);
   if (state == nullptr || state->fd < 0) {
     errno = EBADF;
-    return -1;
+    return nullptr;
   }
+  return state;
+}
+
+int BioWrite(BIO* bio, const char* data, int size) {
+  const SocketBioState* state = BeginIo(bio);
+  if (state == nullptr) return -1;
   ssize_t n = 0;
   do {
     n = ::send(state->fd, data, static_cast<size_t>(size), MSG_NOSIGNAL);
@@ -75,12 +83,8 @@ int BioWrite(BIO* bio, const char* data, int size) {
 }
 
 int BioRead(BIO* bio, char* data, int size) {
-  BIO_clear_retry_flags(bio);
-  SocketBioState* state = StateOf(bio);
-  if (state == nullptr || state->fd < 0) {
-    errno = EBADF;
-    return -1;
-  }
+  SocketBioState* state = BeginIo(bio);
+  if (state == nullptr) return -1;
   ssize_t n = 0;
   do {
     n = ::recv(state->fd, data, static_cast<size_t>(size), 0);
