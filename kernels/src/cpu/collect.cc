@@ -157,18 +157,22 @@ void CollectLane(PassMode mode, CollectStyle style, SimdLevel simd, const PassIn
 // Measured on Zen 4 with a new arrangement of the data for every call (docs/BENCHMARKS.md): a
 // branch per group on whether it holds a survivor mispredicts at every density between about
 // 0.5% and 50%, so the kernels chosen here have no such branch. AVX-512 with VBMI2: the offsets
-// kernel up to about 6% survivors (cache or DRAM), the dense one above (it compacts every group,
-// which costs less than reading the values back once they are that many). Without VBMI2 the
-// blocked kernel (its branches are on 32-group masks held in L1) below 2%, dense above. AVX2: the
-// blocked kernel when only reading x, the dense one when it also stores e, except for rare
-// survivors from DRAM.
+// kernel while survivors are rare (below about 4% when only reading x, 2.5% with error feedback,
+// where reading the values back costs more), the permute kernel above, up to 25%, and the dense
+// one beyond (the permute kernel's branch on more than 16 survivors per 64 then mispredicts).
+// Without VBMI2 the blocked kernel (its branches are on 32-group masks held in L1) below 2%,
+// dense above. AVX2: the blocked kernel when only reading x, the dense one when it also stores e,
+// except for rare survivors from DRAM.
 CollectStyle ChooseStyle(SimdLevel simd, PassMode mode, size_t n, size_t expected) {
   const size_t bytes = n * (mode == PassMode::kRead ? sizeof(float) : 2 * sizeof(float));
   const bool in_cache = bytes <= kCacheResidentBytes;
   // Survivors per 1000 elements.
   const size_t per_mille = n == 0 ? 0 : static_cast<size_t>(uint64_t{expected} * 1000 / n);
   if (simd == SimdLevel::kAvx512) {
-    if (CpuHasAvx512Vbmi2()) return per_mille < 60 ? CollectStyle::kOffsets : CollectStyle::kDense;
+    if (CpuHasAvx512Vbmi2()) {
+      if (per_mille < (mode == PassMode::kRead ? 40u : 25u)) return CollectStyle::kOffsets;
+      return per_mille < 250 ? CollectStyle::kPermute : CollectStyle::kDense;
+    }
     return per_mille < 20 ? CollectStyle::kBlocked : CollectStyle::kDense;
   }
   if (mode == PassMode::kRead && per_mille < 60) return CollectStyle::kBlocked;
@@ -262,10 +266,11 @@ void CollectPassWithStyleForTesting(CollectStyle style, PassMode mode, const Pas
   t_hi = std::max(t_hi, t_lo);
   const int lanes = pool->lanes;
   const SimdLevel simd = SimdFor(options);
-  // The AVX2 dense kernel (which also stands in for kOffsets there) leaves count_hi to
-  // CountHiInPool.
+  // The AVX2 dense kernel (which also stands in for kOffsets and kPermute there) leaves count_hi
+  // to CountHiInPool.
   pool->hi_counted = !(simd == SimdLevel::kAvx2 &&
-                       (style == CollectStyle::kDense || style == CollectStyle::kOffsets));
+                       (style == CollectStyle::kDense || style == CollectStyle::kOffsets ||
+                        style == CollectStyle::kPermute));
   pool->next_block.store(0, std::memory_order_relaxed);
   RunLanes(options, lanes, [&](int lane) {
     CollectLane(mode, style, simd, input, ChunkBegin(n, lanes, lane),

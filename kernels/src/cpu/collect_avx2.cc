@@ -275,7 +275,8 @@ size_t CollectStyled(CollectStyle style, const PassInput& in, size_t begin, size
     case CollectStyle::kBlocked:
       return CollectBlocked<kMode>(in, begin, end, t_lo, t_hi, cur);
     case CollectStyle::kDense:
-    case CollectStyle::kOffsets:  // needs a byte compress; the dense kernel stands in
+    case CollectStyle::kOffsets:  // need a byte compress; the dense kernel stands in
+    case CollectStyle::kPermute:
       return CollectOneSweep<kMode, true>(in, begin, end, t_lo, t_hi, cur);
   }
   return begin;

@@ -5,14 +5,17 @@
 // cycle to load and compare it; the compress-to-memory form is avoided (it is microcoded on
 // Zen 4). A branch on whether a group holds a survivor is cheap only when the predictor can learn
 // the data, which a new gradient every round never allows: on fresh data it mispredicts at every
-// density from about 0.5% to 50%. The offsets kernel (chosen up to about 6% survivors where the
+// density from about 0.5% to 50%. The offsets kernel (chosen while survivors are rare, where the
 // CPU has VBMI2) therefore has no such branch: one byte compress per 64 elements yields the
-// indices, and the values are read back afterwards. The dense kernel (above that) compacts every
-// group, branching once per two groups. The sparse kernel (a branch per group) serves as the
-// others' tail. When the input streams from DRAM, stores whose
+// indices, and the values are read back afterwards. The permute kernel (above that, to 25%) picks
+// the values from the loaded vectors with the same offsets instead, two vpermt2ps per 16
+// survivors, cheaper than either the read-back or the dense kernel's per-group compress. The dense
+// kernel (above 25%) compacts every group, branching once per two groups. The sparse kernel (a
+// branch per group) serves as the others' tail. When the input streams from DRAM, stores whose
 // address depends on a just-loaded value fill the store queue and throttle the loads; the blocked
-// kernel therefore compares a 512-element block first (only a 16-bit mask per group is stored) and
-// compacts from L1 afterwards.
+// kernel therefore compares a 512-element block first (only a 16-bit mask per group is stored)
+// and compacts from L1 afterwards. The 64-element loops are unrolled by pragma: at -O2 GCC would
+// keep their four vectors in a stack array.
 //
 // Everything here is compiled for AVX-512 through target attributes only, and is called only
 // when SimdFor(options) == kAvx512.
@@ -297,6 +300,7 @@ SOTTO_AVX512_VBMI2 size_t CollectOffsets(const PassInput& in, size_t i, size_t e
   const uint32_t* const limit = cur->idx + cur->room;
   for (; i + 64 <= end && limit - oi >= static_cast<ptrdiff_t>(kGroup); i += 64) {
     uint64_t m = 0;
+#pragma GCC unroll 4
     for (int g = 0; g < 4; ++g) {
       const size_t q = i + 16 * static_cast<size_t>(g);
       const __m512 v = Load16<kMode>(p, q);
@@ -346,6 +350,76 @@ SOTTO_AVX512_VBMI2 size_t CollectOffsets(const PassInput& in, size_t i, size_t e
   return CollectSparse<kMode>(in, i, end, t_lo, t_hi, cur);
 }
 
+// Permute variant: the offsets kernel with the values picked in the pass. The 16 offsets fetch
+// the values from the four loaded vectors: two vpermt2ps (each picks from a pair of vectors by the
+// offset's low five bits) and a blend on bit 5. Only a block with more than 16 survivors (rare
+// below about 15%) takes a branch. With kAddZero the pass stores a = u + e with the entries above
+// t_hi zeroed; count_hi is kept per lane in a vector.
+template <int kQuarter>
+SOTTO_AVX512_VBMI2 inline void OffsetsQuarter(__m512i packed, __m512i base, __m512 v0, __m512 v1,
+                                              __m512 v2, __m512 v3, uint32_t* oi, float* ov) {
+  const __m512i off = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(packed, kQuarter));
+  _mm512_storeu_si512(oi + 16 * kQuarter, _mm512_add_epi32(base, off));
+  const __m512 lo = _mm512_permutex2var_ps(v0, off, v1);
+  const __m512 hi = _mm512_permutex2var_ps(v2, off, v3);
+  const __mmask16 upper = _mm512_test_epi32_mask(off, _mm512_set1_epi32(32));
+  _mm512_storeu_ps(ov + 16 * kQuarter, _mm512_mask_blend_ps(upper, lo, hi));
+}
+
+template <PassMode kMode>
+SOTTO_AVX512_VBMI2 size_t CollectPermute(const PassInput& in, size_t i, size_t end, int32_t t_lo,
+                                         int32_t t_hi, CollectCursor* cur) {
+  const Ptrs p{in.in, in.e};
+  const __m512i vlo = _mm512_set1_epi32(RawRule(t_lo));
+  const __m512i vhi = _mm512_set1_epi32(RawRule(t_hi));
+  const __m512i offsets = _mm512_set_epi8(
+      63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41,
+      40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18,
+      17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  uint32_t* oi = cur->idx;
+  float* ov = cur->val;
+  const uint32_t* const limit = cur->idx + cur->room;
+  const __m512i minus_one = _mm512_set1_epi32(-1);
+  __m512i hi_lanes = _mm512_setzero_si512();  // count_hi per lane
+  for (; i + 64 <= end && limit - oi >= static_cast<ptrdiff_t>(kGroup); i += 64) {
+    __m512 v[4];
+    __mmask16 m[4];
+#pragma GCC unroll 4
+    for (int g = 0; g < 4; ++g) {
+      const size_t q = i + 16 * static_cast<size_t>(g);
+      v[g] = Load16<kMode>(p, q);
+      const __m512i key = Abs16(v[g]);
+      const __mmask16 h = _mm512_cmpgt_epi32_mask(key, vhi);
+      if constexpr (kMode == PassMode::kAddStore) {
+        _mm512_storeu_ps(p.e + q, v[g]);
+      } else if constexpr (kMode == PassMode::kAddZero) {
+        _mm512_storeu_ps(p.e + q, _mm512_maskz_mov_ps(_knot_mask16(h), v[g]));
+      }
+      m[g] = _mm512_cmpgt_epi32_mask(key, vlo);
+      hi_lanes = _mm512_mask_sub_epi32(hi_lanes, h, hi_lanes, minus_one);
+    }
+    // The 64-bit mask is assembled in mask registers (kunpck), moved to a general one once.
+    const __mmask64 m64 = _mm512_kunpackd(_mm512_kunpackw(m[3], m[2]), _mm512_kunpackw(m[1], m[0]));
+    const __m512i packed = _mm512_maskz_compress_epi8(m64, offsets);
+    const __m512i base = _mm512_set1_epi32(static_cast<int>(i));
+    OffsetsQuarter<0>(packed, base, v[0], v[1], v[2], v[3], oi, ov);
+    uint64_t bits = _cvtmask64_u64(m64);
+    __asm__("" : "+r"(bits));
+    const int c = std::popcount(bits);
+    if (c > 16) [[unlikely]] {
+      OffsetsQuarter<1>(packed, base, v[0], v[1], v[2], v[3], oi, ov);
+      OffsetsQuarter<2>(packed, base, v[0], v[1], v[2], v[3], oi, ov);
+      OffsetsQuarter<3>(packed, base, v[0], v[1], v[2], v[3], oi, ov);
+    }
+    oi += c;
+    ov += c;
+  }
+  const auto hi = static_cast<size_t>(_mm512_reduce_add_epi32(hi_lanes));
+  Commit(cur, oi, ov, hi);
+  // The tail (fewer than 64 elements, or too little room for a block).
+  return CollectSparse<kMode>(in, i, end, t_lo, t_hi, cur);
+}
+
 template <PassMode kMode>
 SOTTO_AVX512 void CountT(const PassInput& in, size_t begin, size_t end, int32_t t_lo, int32_t t_hi,
                          size_t* count, size_t* count_hi) {
@@ -390,6 +464,9 @@ size_t CollectStyled(CollectStyle style, const PassInput& in, size_t begin, size
       return CollectBlocked<kMode>(in, begin, end, t_lo, t_hi, cur);
     case CollectStyle::kOffsets:
       if (CpuHasAvx512Vbmi2()) return CollectOffsets<kMode>(in, begin, end, t_lo, t_hi, cur);
+      return CollectDense<kMode>(in, begin, end, t_lo, t_hi, cur);
+    case CollectStyle::kPermute:
+      if (CpuHasAvx512Vbmi2()) return CollectPermute<kMode>(in, begin, end, t_lo, t_hi, cur);
       return CollectDense<kMode>(in, begin, end, t_lo, t_hi, cur);
   }
   return begin;

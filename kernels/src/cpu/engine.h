@@ -165,6 +165,9 @@ enum class CollectStyle {
              // survivors' offsets, widened to indices in registers; the values are read back
              // afterwards in one loop over the entries. AVX-512 with VBMI2 only (elsewhere the
              // kernels run kDense instead).
+  kPermute,  // as kOffsets, but the values are picked from the loaded vectors in the sweep (two
+             // vpermt2ps and a blend per 16 survivors), with no read-back. AVX-512 with VBMI2
+             // only (elsewhere kDense).
 };
 
 // CollectPass with a given style (white-box tests reach every kernel with it).

@@ -52,6 +52,8 @@ const char* StyleName(CollectStyle s) {
       return "blocked";
     case CollectStyle::kOffsets:
       return "offsets";
+    case CollectStyle::kPermute:
+      return "permute";
   }
   return "?";
 }
@@ -189,10 +191,11 @@ bool CheckPass(PassMode mode, CollectStyle style, const testing::Config& config,
   return overflow;
 }
 
-// kOffsets runs its own AVX-512 kernel only where the CPU has VBMI2 (else the dense one).
+// kOffsets and kPermute run their own AVX-512 kernels only where the CPU has VBMI2 (else the
+// dense one).
 std::vector<CollectStyle> AllStyles() {
   return {CollectStyle::kSparse, CollectStyle::kDense, CollectStyle::kBlocked,
-          CollectStyle::kOffsets};
+          CollectStyle::kOffsets, CollectStyle::kPermute};
 }
 
 TEST(CollectTest, EveryStyleModeAndLevelMatchesBruteForce) {
