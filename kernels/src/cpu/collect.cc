@@ -266,11 +266,11 @@ void CollectPassWithStyleForTesting(CollectStyle style, PassMode mode, const Pas
   t_hi = std::max(t_hi, t_lo);
   const int lanes = pool->lanes;
   const SimdLevel simd = SimdFor(options);
-  // The AVX2 dense kernel (which also stands in for kOffsets and kPermute there) leaves count_hi
-  // to CountHiInPool.
-  pool->hi_counted = !(simd == SimdLevel::kAvx2 &&
-                       (style == CollectStyle::kDense || style == CollectStyle::kOffsets ||
-                        style == CollectStyle::kPermute));
+  // The AVX2 dense kernel (which also stands in for kOffsets and kPermute there) and the AVX-512
+  // permute kernel leave count_hi to the selection, which takes it from the pool.
+  pool->hi_counted = !(style == CollectStyle::kPermute ||
+                       (simd == SimdLevel::kAvx2 &&
+                        (style == CollectStyle::kDense || style == CollectStyle::kOffsets)));
   pool->next_block.store(0, std::memory_order_relaxed);
   RunLanes(options, lanes, [&](int lane) {
     CollectLane(mode, style, simd, input, ChunkBegin(n, lanes, lane),
@@ -372,9 +372,10 @@ void CountHiInPool(Pool* pool, int32_t t_hi, const ExecOptions& options) {
   pool->hi_counted = true;
 }
 
-void GatherKeys(const Pool& pool, int lane, int32_t t_hi, bool in_window, uint32_t* w,
-                uint32_t* w_end, SimdLevel simd) {
+size_t GatherKeys(const Pool& pool, int lane, int32_t t_hi, bool in_window, uint32_t* w,
+                  uint32_t* w_end, SimdLevel simd) {
   const LaneStream& ls = pool.lane[lane];
+  uint32_t* const first = w;
   uint32_t sink;  // takes the branch-free store once the lane's slots are full
   for (size_t b = 0; b < ls.num_blocks; ++b) {
     const float* bv = pool.val + size_t{ls.block_ids[b]} * kBlockEntries;
@@ -391,6 +392,7 @@ void GatherKeys(const Pool& pool, int lane, int32_t t_hi, bool in_window, uint32
       w += (static_cast<int32_t>(key) > t_hi) != in_window ? 1 : 0;
     }
   }
+  return static_cast<size_t>(std::min(w, w_end) - first);
 }
 
 void AddInPlace(const float* u, float* e, size_t n, const ExecOptions& options) {

@@ -354,7 +354,9 @@ SOTTO_AVX512_VBMI2 size_t CollectOffsets(const PassInput& in, size_t i, size_t e
 // the values from the four loaded vectors: two vpermt2ps (each picks from a pair of vectors by the
 // offset's low five bits) and a blend on bit 5. Only a block with more than 16 survivors (rare
 // below about 15%) takes a branch. With kAddZero the pass stores a = u + e with the entries above
-// t_hi zeroed; count_hi is kept per lane in a vector.
+// t_hi zeroed. count_hi is left to the selection (pool.hi_counted), which takes it from the pool
+// in the sweep that gathers the window's keys: a second compare and count per vector here cost
+// about a fifth of the pass.
 template <int kQuarter>
 SOTTO_AVX512_VBMI2 inline void OffsetsQuarter(__m512i packed, __m512i base, __m512 v0, __m512 v1,
                                               __m512 v2, __m512 v3, uint32_t* oi, float* ov) {
@@ -379,8 +381,6 @@ SOTTO_AVX512_VBMI2 size_t CollectPermute(const PassInput& in, size_t i, size_t e
   uint32_t* oi = cur->idx;
   float* ov = cur->val;
   const uint32_t* const limit = cur->idx + cur->room;
-  const __m512i minus_one = _mm512_set1_epi32(-1);
-  __m512i hi_lanes = _mm512_setzero_si512();  // count_hi per lane
   for (; i + 64 <= end && limit - oi >= static_cast<ptrdiff_t>(kGroup); i += 64) {
     __m512 v[4];
     __mmask16 m[4];
@@ -389,14 +389,13 @@ SOTTO_AVX512_VBMI2 size_t CollectPermute(const PassInput& in, size_t i, size_t e
       const size_t q = i + 16 * static_cast<size_t>(g);
       v[g] = Load16<kMode>(p, q);
       const __m512i key = Abs16(v[g]);
-      const __mmask16 h = _mm512_cmpgt_epi32_mask(key, vhi);
       if constexpr (kMode == PassMode::kAddStore) {
         _mm512_storeu_ps(p.e + q, v[g]);
       } else if constexpr (kMode == PassMode::kAddZero) {
+        const __mmask16 h = _mm512_cmpgt_epi32_mask(key, vhi);
         _mm512_storeu_ps(p.e + q, _mm512_maskz_mov_ps(_knot_mask16(h), v[g]));
       }
       m[g] = _mm512_cmpgt_epi32_mask(key, vlo);
-      hi_lanes = _mm512_mask_sub_epi32(hi_lanes, h, hi_lanes, minus_one);
     }
     // The 64-bit mask is assembled in mask registers (kunpck), moved to a general one once.
     const __mmask64 m64 = _mm512_kunpackd(_mm512_kunpackw(m[3], m[2]), _mm512_kunpackw(m[1], m[0]));
@@ -414,8 +413,7 @@ SOTTO_AVX512_VBMI2 size_t CollectPermute(const PassInput& in, size_t i, size_t e
     oi += c;
     ov += c;
   }
-  const auto hi = static_cast<size_t>(_mm512_reduce_add_epi32(hi_lanes));
-  Commit(cur, oi, ov, hi);
+  Commit(cur, oi, ov, 0);
   // The tail (fewer than 64 elements, or too little room for a block).
   return CollectSparse<kMode>(in, i, end, t_lo, t_hi, cur);
 }

@@ -118,8 +118,8 @@ struct Pool {
   size_t num_blocks = 0;
   std::atomic<size_t> next_block{0};
   int lanes = 0;
-  // False after a pass whose fast variant skipped count_hi; CountHiInPool fills it in (only
-  // meaningful when no lane overflowed).
+  // False after a pass whose fast variant skipped count_hi; CountHiInPool (or the gather of the
+  // window's keys, see topk_cpu.cc) fills it in (only meaningful when no lane overflowed).
   bool hi_counted = true;
   LaneStream lane[kMaxLanes];
 
@@ -196,10 +196,10 @@ inline size_t EmitZeroScratch(size_t pool_entries) { return pool_entries + 16 * 
 // Sets every lane's count_hi from the entries it stored.
 void CountHiInPool(Pool* pool, int32_t t_hi, const ExecOptions& options);
 
-// Writes the keys of lane `lane`'s entries with (key > t_hi) != in_window to [w, w_end)
-// (exactly w_end - w of them exist).
-void GatherKeys(const Pool& pool, int lane, int32_t t_hi, bool in_window, uint32_t* w,
-                uint32_t* w_end, SimdLevel simd);
+// Writes the keys of lane `lane`'s entries with (key > t_hi) != in_window to [w, w_end), in pool
+// order, and returns how many it wrote (those beyond w_end are dropped).
+size_t GatherKeys(const Pool& pool, int lane, int32_t t_hi, bool in_window, uint32_t* w,
+                  uint32_t* w_end, SimdLevel simd);
 
 // The rank-th largest (1-based, 1 <= rank <= m) of keys[0, m): radix select with up to 10 bits
 // per level over the range actually present, nth_element once few remain. Leaves keys intact

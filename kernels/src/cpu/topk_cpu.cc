@@ -335,22 +335,47 @@ bool SelectWithWindow(const SelectInput& input, size_t n, size_t k, int32_t t_lo
     if (input.u != nullptr) RestoreFromPool(pool, input.e);  // e = u + e everywhere again
     return false;
   }
-  if (!pool.hi_counted) CountHiInPool(&pool, t_hi, options);
-
   // W, the entries among which the k-th lies: the window (key <= t_hi) when fewer than k are
-  // above it, else the entries above t_hi; rank is the k-th's 1-based rank inside W.
+  // above it, else the entries above t_hi; rank is the k-th's 1-based rank inside W. woff[l] is
+  // where lane l's keys of W start in s.window.
+  size_t woff[kMaxLanes + 1];
+  woff[0] = 0;
+  bool gathered = false;
+  if (!pool.hi_counted) {
+    // The pass left count_hi out: gather the window's keys first (each lane into room for all it
+    // stored), and count_hi is what each lane stored minus its window.
+    size_t room[kMaxLanes + 1];
+    size_t got[kMaxLanes];
+    room[0] = 0;
+    for (int l = 0; l < lanes; ++l) room[l + 1] = room[l] + pool.lane[l].stored;
+    RunLanes(options, lanes, [&](int lane) {
+      got[lane] = GatherKeys(pool, lane, t_hi, true, s.window + room[lane],
+                             s.window + room[lane + 1], simd);
+    });
+    for (int l = 0; l < lanes; ++l) pool.lane[l].count_hi = pool.lane[l].stored - got[l];
+    pool.hi_counted = true;
+    if (pool.TotalCountHi() < k) {
+      for (int l = 0; l < lanes; ++l) {  // close the gaps between the lanes' keys
+        if (woff[l] != room[l])
+          std::memmove(s.window + woff[l], s.window + room[l], got[l] * sizeof(uint32_t));
+        woff[l + 1] = woff[l] + got[l];
+      }
+      gathered = true;
+    }
+  }
   const size_t n_hi = pool.TotalCountHi();
   const bool in_window = n_hi < k;
   const size_t rank = in_window ? k - n_hi : k;
-  size_t woff[kMaxLanes + 1];
-  woff[0] = 0;
-  for (int l = 0; l < lanes; ++l) {
-    const LaneStream& ls = pool.lane[l];
-    woff[l + 1] = woff[l] + (in_window ? ls.stored - ls.count_hi : ls.count_hi);
+  if (!gathered) {
+    for (int l = 0; l < lanes; ++l) {
+      const LaneStream& ls = pool.lane[l];
+      woff[l + 1] = woff[l] + (in_window ? ls.stored - ls.count_hi : ls.count_hi);
+    }
+    RunLanes(options, lanes, [&](int lane) {
+      GatherKeys(pool, lane, t_hi, in_window, s.window + woff[lane], s.window + woff[lane + 1],
+                 simd);
+    });
   }
-  RunLanes(options, lanes, [&](int lane) {
-    GatherKeys(pool, lane, t_hi, in_window, s.window + woff[lane], s.window + woff[lane + 1], simd);
-  });
   const uint32_t kth = SelectKthKey(s.window, woff[lanes], rank, s.window_tmp, simd);
 
   // Entries above kth are all taken; of those equal to it, the lowest indices (lane order,
