@@ -1,6 +1,7 @@
 // Top-k selection and fused error feedback (sotto_kernels) against baselines measured in the
-// same run: a streaming read of the same array (sum of |x| at memory bandwidth), and
-// std::nth_element / std::partial_sort on a copy of |x|.
+// same run: a streaming read of the same array (sum of |x| at memory bandwidth), e += u (the
+// traffic every EF step has, with nothing selected), and std::nth_element / std::partial_sort on
+// a copy of |x|.
 //
 // Arguments: /log2(d)/k in parts per million of d/threads. Every benchmark reports real time
 // and bytes_per_second (4 bytes per element of the input it must read). scripts/
@@ -166,6 +167,55 @@ void BM_StreamRead(benchmark::State& st) {
   Finish(st, d * 4);
 }
 
+// ---- The floor of any fused EF step: e += u, nothing selected
+// -------------------------------------------
+
+__attribute__((target("avx2"))) void AddAvx2(const float* u, float* e, size_t begin, size_t end) {
+  size_t i = begin;
+  for (; i + 16 <= end; i += 16) {
+    _mm256_storeu_ps(e + i, _mm256_add_ps(_mm256_loadu_ps(e + i), _mm256_loadu_ps(u + i)));
+    _mm256_storeu_ps(e + i + 8,
+                     _mm256_add_ps(_mm256_loadu_ps(e + i + 8), _mm256_loadu_ps(u + i + 8)));
+  }
+  for (; i < end; ++i) e[i] += u[i];
+}
+
+// Reads u and e and writes e, as every EF step must; prepared as EfBench prepares its inputs.
+void BM_AddFloor(benchmark::State& st) {
+  const size_t d = D(st);
+  const int threads = static_cast<int>(st.range(2));
+  const std::vector<float>& u0 = Data(d);
+  const std::vector<float>& e0 = Data(d, 1);
+  std::vector<float> u(d);
+  std::vector<float> e = e0;
+  Fresh fresh(d);
+  ThreadPool* pool = PoolFor(threads);
+  const bool avx2 = CpuHasAvx2();
+  for (auto _ : st) {
+    st.PauseTiming();
+    fresh.Shuffle();
+    fresh.Apply(u0, u);
+    std::memcpy(e.data(), e0.data(), d * sizeof(float));
+    st.ResumeTiming();
+    auto body = [&](int lane) {
+      const size_t begin = d * static_cast<size_t>(lane) / static_cast<size_t>(threads);
+      const size_t end = d * static_cast<size_t>(lane + 1) / static_cast<size_t>(threads);
+      if (avx2) {
+        AddAvx2(u.data(), e.data(), begin, end);
+      } else {
+        for (size_t i = begin; i < end; ++i) e[i] += u[i];
+      }
+    };
+    if (pool != nullptr) {
+      pool->Run(threads, body);
+    } else {
+      body(0);
+    }
+    benchmark::DoNotOptimize(e.data());
+  }
+  Finish(st, d * 4);
+}
+
 // ---- Baselines on a copy of |x|
 // -------------------------------------------------------------------
 
@@ -315,6 +365,7 @@ void SizesThreads(benchmark::internal::Benchmark* b) {
 }
 
 BENCHMARK(BM_StreamRead)->Apply(SizesThreads)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_AddFloor)->Apply(SizesThreads)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_TopK)->Apply(SizesDensitiesThreads)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_EfTopK)->Apply(SizesDensitiesThreads)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_GaussianK)->Apply(SizesDensitiesThreads)->UseRealTime()->Unit(benchmark::kMicrosecond);

@@ -7,10 +7,10 @@
 // the data, which a new gradient every round never allows: on fresh data it mispredicts at every
 // density from about 0.5% to 50%. The offsets kernel (chosen while survivors are rare, where the
 // CPU has VBMI2) therefore has no such branch: one byte compress per 64 elements yields the
-// indices, and the values are read back afterwards. The permute kernel (above that, to 25%) picks
+// indices, and the values are read back afterwards. The permute kernel (above that, to 20%) picks
 // the values from the loaded vectors with the same offsets instead, two vpermt2ps per 16
 // survivors, cheaper than either the read-back or the dense kernel's per-group compress. The dense
-// kernel (above 25%) compacts every group, branching once per two groups. The sparse kernel (a
+// kernel (above 20%) compacts every group, branching once per two groups. The sparse kernel (a
 // branch per group) serves as the others' tail. When the input streams from DRAM, stores whose
 // address depends on a just-loaded value fill the store queue and throttle the loads; the blocked
 // kernel therefore compares a 512-element block first (only a 16-bit mask per group is stored)
