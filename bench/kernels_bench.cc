@@ -138,6 +138,20 @@ float SumAbsScalar(const float* x, size_t begin, size_t end) {
   return s;
 }
 
+// fn(lane, begin, end) over `threads` equal chunks of [0, d), on the pool when there is one.
+template <typename Fn>
+void RunSplit(ThreadPool* pool, int threads, size_t d, const Fn& fn) {
+  auto body = [&](int lane) {
+    fn(lane, d * static_cast<size_t>(lane) / static_cast<size_t>(threads),
+       d * static_cast<size_t>(lane + 1) / static_cast<size_t>(threads));
+  };
+  if (pool != nullptr) {
+    pool->Run(threads, body);
+  } else {
+    body(0);
+  }
+}
+
 void BM_StreamRead(benchmark::State& st) {
   const size_t d = D(st);
   const int threads = static_cast<int>(st.range(2));
@@ -152,16 +166,9 @@ void BM_StreamRead(benchmark::State& st) {
     fresh.Apply(base, x);
     st.ResumeTiming();
     float parts[2] = {};
-    auto body = [&](int lane) {
-      const size_t begin = d * static_cast<size_t>(lane) / static_cast<size_t>(threads);
-      const size_t end = d * static_cast<size_t>(lane + 1) / static_cast<size_t>(threads);
+    RunSplit(pool, threads, d, [&](int lane, size_t begin, size_t end) {
       parts[lane] = avx2 ? SumAbsAvx2(x.data(), begin, end) : SumAbsScalar(x.data(), begin, end);
-    };
-    if (pool != nullptr) {
-      pool->Run(threads, body);
-    } else {
-      body(0);
-    }
+    });
     benchmark::DoNotOptimize(parts[0] + parts[1]);
   }
   Finish(st, d * 4);
@@ -197,20 +204,13 @@ void BM_AddFloor(benchmark::State& st) {
     fresh.Apply(u0, u);
     std::memcpy(e.data(), e0.data(), d * sizeof(float));
     st.ResumeTiming();
-    auto body = [&](int lane) {
-      const size_t begin = d * static_cast<size_t>(lane) / static_cast<size_t>(threads);
-      const size_t end = d * static_cast<size_t>(lane + 1) / static_cast<size_t>(threads);
+    RunSplit(pool, threads, d, [&](int, size_t begin, size_t end) {
       if (avx2) {
         AddAvx2(u.data(), e.data(), begin, end);
       } else {
         for (size_t i = begin; i < end; ++i) e[i] += u[i];
       }
-    };
-    if (pool != nullptr) {
-      pool->Run(threads, body);
-    } else {
-      body(0);
-    }
+    });
     benchmark::DoNotOptimize(e.data());
   }
   Finish(st, d * 4);

@@ -279,6 +279,14 @@ SOTTO_AVX512 size_t CollectBlocked(const PassInput& in, size_t i, size_t end, in
   return CollectSparse<kMode>(in, i, end, t_lo, t_hi, cur);
 }
 
+// The bytes 0, 1, ..., 63: what the offsets and permute kernels' byte compress packs.
+SOTTO_AVX512_VBMI2 inline __m512i ByteOffsets64() {
+  return _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45,
+                         44, 43, 42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26,
+                         25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6,
+                         5, 4, 3, 2, 1, 0);
+}
+
 // Offsets variant. Per 64 elements: four compares give a 64-bit survivor mask, one
 // vpcompressb packs the survivors' byte offsets 0..63, and vpmovzxbd plus the block's base turns
 // the first 16 into indices, stored whole (the next block's store overwrites the lanes past the
@@ -291,10 +299,7 @@ SOTTO_AVX512_VBMI2 size_t CollectOffsets(const PassInput& in, size_t i, size_t e
                                          int32_t t_hi, CollectCursor* cur) {
   const Ptrs p{in.in, in.e};
   const __m512i vlo = _mm512_set1_epi32(RawRule(t_lo));
-  const __m512i offsets = _mm512_set_epi8(
-      63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41,
-      40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18,
-      17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  const __m512i offsets = ByteOffsets64();
   uint32_t* const first = cur->idx;
   uint32_t* oi = first;
   const uint32_t* const limit = cur->idx + cur->room;
@@ -374,10 +379,7 @@ SOTTO_AVX512_VBMI2 size_t CollectPermute(const PassInput& in, size_t i, size_t e
   const Ptrs p{in.in, in.e};
   const __m512i vlo = _mm512_set1_epi32(RawRule(t_lo));
   const __m512i vhi = _mm512_set1_epi32(RawRule(t_hi));
-  const __m512i offsets = _mm512_set_epi8(
-      63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41,
-      40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18,
-      17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  const __m512i offsets = ByteOffsets64();
   uint32_t* oi = cur->idx;
   float* ov = cur->val;
   const uint32_t* const limit = cur->idx + cur->room;
