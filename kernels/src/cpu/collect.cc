@@ -351,27 +351,6 @@ void EmitFromPool(const Pool& pool, const Cut& cut, const size_t* lane_offset, u
   });
 }
 
-void CountHiInPool(Pool* pool, int32_t t_hi, const ExecOptions& options) {
-  const SimdLevel simd = SimdFor(options);
-  RunLanes(options, pool->lanes, [&](int lane) {
-    LaneStream& ls = pool->lane[lane];
-    size_t hi = 0;
-    for (size_t b = 0; b < ls.num_blocks; ++b) {
-      const float* bv = pool->val + size_t{ls.block_ids[b]} * kBlockEntries;
-      const size_t cnt = ls.block_counts[b];
-      size_t j = 0;
-      if (simd == SimdLevel::kAvx512) {
-        hi += CountAboveAvx512(bv, cnt, t_hi, &j);
-      } else if (simd == SimdLevel::kAvx2) {
-        hi += CountAboveAvx2(bv, cnt, t_hi, &j);
-      }
-      for (; j < cnt; ++j) hi += static_cast<int32_t>(MagnitudeKey(bv[j])) > t_hi ? 1 : 0;
-    }
-    ls.count_hi = hi;
-  });
-  pool->hi_counted = true;
-}
-
 size_t GatherKeys(const Pool& pool, int lane, int32_t t_hi, bool in_window, uint32_t* w,
                   uint32_t* w_end, SimdLevel simd) {
   const LaneStream& ls = pool.lane[lane];

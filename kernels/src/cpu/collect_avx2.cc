@@ -152,7 +152,7 @@ SOTTO_AVX2 size_t CollectOneSweep(const PassInput& in, size_t i, size_t end, int
         Compress8(v[j], vidx, Mask8(m[j]), oi, ov);
         vidx = _mm256_add_epi32(vidx, step8);
       }
-      continue;  // count_hi is taken from the pool afterwards (CountHiInPool)
+      continue;  // count_hi is left to the selection (pool.hi_counted)
     }
     const __m256i any = _mm256_or_si256(_mm256_or_si256(m[0], m[1]), _mm256_or_si256(m[2], m[3]));
     if (!_mm256_testz_si256(any, any)) {
@@ -366,18 +366,6 @@ SOTTO_AVX2 size_t GatherKeysAvx2(const float* bv, size_t cnt, int32_t t_hi, bool
   }
   *w = out;
   return j;
-}
-
-SOTTO_AVX2 size_t CountAboveAvx2(const float* v, size_t cnt, int32_t t, size_t* j_out) {
-  const __m256i vt = _mm256_set1_epi32(t);
-  size_t c = 0;
-  size_t j = 0;
-  for (; j + 8 <= cnt; j += 8) {
-    c += static_cast<size_t>(
-        std::popcount(Mask8(_mm256_cmpgt_epi32(Key8(_mm256_loadu_ps(v + j)), vt))));
-  }
-  *j_out = j;
-  return c;
 }
 
 SOTTO_AVX2 void MinMaxAvx2(const uint32_t* k, size_t m, uint32_t* lo, uint32_t* hi) {

@@ -570,18 +570,6 @@ SOTTO_AVX512 size_t GatherKeysAvx512(const float* bv, size_t cnt, int32_t t_hi, 
   return j;
 }
 
-SOTTO_AVX512 size_t CountAboveAvx512(const float* v, size_t cnt, int32_t t, size_t* j_out) {
-  const __m512i vt = _mm512_set1_epi32(t);
-  size_t c = 0;
-  size_t j = 0;
-  for (; j + 16 <= cnt; j += 16) {
-    c +=
-        static_cast<size_t>(Popcount16(_mm512_cmpgt_epi32_mask(Key16(_mm512_loadu_ps(v + j)), vt)));
-  }
-  *j_out = j;
-  return c;
-}
-
 SOTTO_AVX512 void MinMaxAvx512(const uint32_t* k, size_t m, uint32_t* lo, uint32_t* hi) {
   __m512i vmin = _mm512_set1_epi32(-1);
   __m512i vmax = _mm512_setzero_si512();

@@ -118,8 +118,8 @@ struct Pool {
   size_t num_blocks = 0;
   std::atomic<size_t> next_block{0};
   int lanes = 0;
-  // False after a pass whose fast variant skipped count_hi; CountHiInPool (or the gather of the
-  // window's keys, see topk_cpu.cc) fills it in (only meaningful when no lane overflowed).
+  // False after a pass whose fast variant skipped count_hi; the top-k selection then takes it
+  // from the gather of the window's keys (topk_cpu.cc). The other callers do not read it.
   bool hi_counted = true;
   LaneStream lane[kMaxLanes];
 
@@ -192,9 +192,6 @@ void EmitFromPool(const Pool& pool, const Cut& cut, const size_t* lane_offset, u
                   uint32_t* zero_scratch = nullptr);
 // Entries of zero_scratch that EmitFromPool may use: the pool's entries plus vector slack.
 inline size_t EmitZeroScratch(size_t pool_entries) { return pool_entries + 16 * kMaxLanes; }
-
-// Sets every lane's count_hi from the entries it stored.
-void CountHiInPool(Pool* pool, int32_t t_hi, const ExecOptions& options);
 
 // Writes the keys of lane `lane`'s entries with (key > t_hi) != in_window to [w, w_end), in pool
 // order, and returns how many it wrote (those beyond w_end are dropped).

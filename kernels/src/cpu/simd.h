@@ -76,10 +76,6 @@ size_t GatherKeysAvx512(const float* bv, size_t cnt, int32_t t_hi, bool in_windo
 size_t GatherKeysAvx2(const float* bv, size_t cnt, int32_t t_hi, bool in_window, uint32_t** w,
                       const uint32_t* w_end);
 
-// Entries of v[0, cnt) with key > t, over a prefix; *j_out is the prefix length.
-size_t CountAboveAvx512(const float* v, size_t cnt, int32_t t, size_t* j_out);
-size_t CountAboveAvx2(const float* v, size_t cnt, int32_t t, size_t* j_out);
-
 // Key-array helpers of SelectKthKey / CountGreaterEqual (keys < 2^31).
 void MinMaxAvx512(const uint32_t* k, size_t m, uint32_t* lo, uint32_t* hi);
 void MinMaxAvx2(const uint32_t* k, size_t m, uint32_t* lo, uint32_t* hi);
