@@ -395,26 +395,30 @@ SOTTO_AVX2 void MinMaxAvx2(const uint32_t* k, size_t m, uint32_t* lo, uint32_t* 
   *hi = mx;
 }
 
-SOTTO_AVX2 size_t FilterAvx2(const uint32_t* in, size_t m, uint32_t lo, uint32_t hi,
-                             uint32_t* out) {
+SOTTO_AVX2 size_t FilterAvx2(const uint32_t* in, size_t m, uint32_t lo, uint32_t hi, uint32_t* out,
+                             size_t* above) {
   // Keys are < 2^31, so signed compares are exact.
   const __m256i vlo = _mm256_set1_epi32(static_cast<int>(lo) - 1);
   const __m256i vhi = _mm256_set1_epi32(static_cast<int>(hi));
   size_t c = 0;
+  size_t a = 0;
   size_t j = 0;
   for (; j + 8 <= m; j += 8) {
     const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + j));
-    const uint32_t keep =
-        Mask8(_mm256_andnot_si256(_mm256_cmpgt_epi32(x, vhi), _mm256_cmpgt_epi32(x, vlo)));
+    const __m256i over = _mm256_cmpgt_epi32(x, vhi);
+    const uint32_t keep = Mask8(_mm256_andnot_si256(over, _mm256_cmpgt_epi32(x, vlo)));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + c),
                         _mm256_permutevar8x32_epi32(x, Perm(keep)));
     c += static_cast<size_t>(std::popcount(keep));
+    a += static_cast<size_t>(std::popcount(Mask8(over)));
   }
   for (; j < m; ++j) {
     const uint32_t x = in[j];
     out[c] = x;
     c += x >= lo && x <= hi ? 1 : 0;
+    a += x > hi ? 1 : 0;
   }
+  *above = a;
   return c;
 }
 
@@ -439,8 +443,9 @@ SOTTO_AVX2 void CountGeAvx2(const uint32_t* k, size_t m, uint32_t key, size_t* g
 
 SOTTO_AVX2 void SampleKeysAvx2(const float* x, const float* u, const float* e, size_t n,
                                size_t runs, uint64_t seed, uint32_t* out) {
+  const SampleStrata strata(n, runs, seed);
   for (size_t j = 0; j < runs; ++j) {
-    const size_t p = SamplePosition(n, runs, j, seed);
+    const size_t p = strata.Position(j);
     for (size_t h = 0; h < kSampleRun; h += 8) {
       const __m256 v = x != nullptr
                            ? _mm256_loadu_ps(x + p + h)

@@ -560,6 +560,17 @@ SOTTO_AVX512 size_t GatherKeysAvx512(const float* bv, size_t cnt, int32_t t_hi, 
   const __mmask16 flip = Mask16(in_window ? 0xffff : 0);
   uint32_t* out = *w;
   size_t j = 0;
+  // Two vectors per step: the second's compare and compress do not wait on the first's store.
+  for (; j + 32 <= cnt && out + 32 <= w_end; j += 32) {
+    const __m512i key0 = Key16(_mm512_loadu_ps(bv + j));
+    const __m512i key1 = Key16(_mm512_loadu_ps(bv + j + 16));
+    const __mmask16 m0 = _kxor_mask16(_mm512_cmpgt_epi32_mask(key0, vhi), flip);
+    const __mmask16 m1 = _kxor_mask16(_mm512_cmpgt_epi32_mask(key1, vhi), flip);
+    _mm512_storeu_si512(out, _mm512_maskz_compress_epi32(m0, key0));
+    out += Popcount16(m0);
+    _mm512_storeu_si512(out, _mm512_maskz_compress_epi32(m1, key1));
+    out += Popcount16(m1);
+  }
   for (; j + 16 <= cnt && out + 16 <= w_end; j += 16) {
     const __m512i key = Key16(_mm512_loadu_ps(bv + j));
     const __mmask16 m = _kxor_mask16(_mm512_cmpgt_epi32_mask(key, vhi), flip);
@@ -590,23 +601,27 @@ SOTTO_AVX512 void MinMaxAvx512(const uint32_t* k, size_t m, uint32_t* lo, uint32
 }
 
 SOTTO_AVX512 size_t FilterAvx512(const uint32_t* in, size_t m, uint32_t lo, uint32_t hi,
-                                 uint32_t* out) {
+                                 uint32_t* out, size_t* above) {
   const __m512i vlo = _mm512_set1_epi32(static_cast<int>(lo));
   const __m512i vhi = _mm512_set1_epi32(static_cast<int>(hi));
   size_t c = 0;
+  size_t a = 0;
   size_t j = 0;
   for (; j + 16 <= m; j += 16) {
     const __m512i x = _mm512_loadu_si512(in + j);
-    const __mmask16 keep =
-        _kand_mask16(_mm512_cmpge_epu32_mask(x, vlo), _mm512_cmple_epu32_mask(x, vhi));
+    const __mmask16 over = _mm512_cmpgt_epu32_mask(x, vhi);
+    const __mmask16 keep = _mm512_mask_cmpge_epu32_mask(_knot_mask16(over), x, vlo);
     _mm512_storeu_si512(out + c, _mm512_maskz_compress_epi32(keep, x));  // c <= j: in place ok
     c += static_cast<size_t>(Popcount16(keep));
+    a += static_cast<size_t>(Popcount16(over));
   }
   for (; j < m; ++j) {
     const uint32_t x = in[j];
     out[c] = x;
     c += x >= lo && x <= hi ? 1 : 0;
+    a += x > hi ? 1 : 0;
   }
+  *above = a;
   return c;
 }
 
@@ -631,8 +646,9 @@ SOTTO_AVX512 void CountGeAvx512(const uint32_t* k, size_t m, uint32_t key, size_
 
 SOTTO_AVX512 void SampleKeysAvx512(const float* x, const float* u, const float* e, size_t n,
                                    size_t runs, uint64_t seed, uint32_t* out) {
+  const SampleStrata strata(n, runs, seed);
   for (size_t j = 0; j < runs; ++j) {
-    const size_t p = SamplePosition(n, runs, j, seed);
+    const size_t p = strata.Position(j);
     const __m512 v = x != nullptr ? _mm512_loadu_ps(x + p)
                                   : _mm512_add_ps(_mm512_loadu_ps(u + p), _mm512_loadu_ps(e + p));
     _mm512_storeu_si512(out + j * kSampleRun, Key16(v));

@@ -198,15 +198,16 @@ inline size_t EmitZeroScratch(size_t pool_entries) { return pool_entries + 16 * 
 size_t GatherKeys(const Pool& pool, int lane, int32_t t_hi, bool in_window, uint32_t* w,
                   uint32_t* w_end, SimdLevel simd);
 
-// The rank-th largest (1-based, 1 <= rank <= m) of keys[0, m): radix select with up to 10 bits
-// per level over the range actually present, nth_element once few remain. Leaves keys intact
-// and works in tmp[0, m).
+// The rank-th largest (1-based, 1 <= rank <= m) of keys[0, m) (keys <= kNanKey): from 2048 keys
+// a Floyd-Rivest bracketing sweep first, then radix select with up to 10 bits per level over the
+// range actually present, nth_element once few remain. Leaves keys intact and works in
+// tmp[0, m).
 uint32_t SelectKthKey(const uint32_t* keys, size_t m, size_t rank, uint32_t* tmp, SimdLevel simd);
 
 // Copies the keys of in[0, m) that lie in [lo, hi] (hi <= kNanKey) to out, in order; returns
-// how many. out may equal in.
+// how many, and counts the keys above hi into *above when set. out may equal in.
 size_t FilterKeys(const uint32_t* in, size_t m, uint32_t lo, uint32_t hi, uint32_t* out,
-                  SimdLevel simd);
+                  SimdLevel simd, size_t* above = nullptr);
 
 // Counts keys[0, m) greater than and equal to `key`.
 void CountGreaterEqual(const uint32_t* keys, size_t m, uint32_t key, size_t* greater, size_t* equal,

@@ -79,30 +79,43 @@ size_t GatherKeysAvx2(const float* bv, size_t cnt, int32_t t_hi, bool in_window,
 // Key-array helpers of SelectKthKey / CountGreaterEqual (keys < 2^31).
 void MinMaxAvx512(const uint32_t* k, size_t m, uint32_t* lo, uint32_t* hi);
 void MinMaxAvx2(const uint32_t* k, size_t m, uint32_t* lo, uint32_t* hi);
-// Copies the keys in [lo, hi] (hi <= kNanKey) to out in order; returns how many. out may
-// equal in.
-size_t FilterAvx512(const uint32_t* in, size_t m, uint32_t lo, uint32_t hi, uint32_t* out);
-size_t FilterAvx2(const uint32_t* in, size_t m, uint32_t lo, uint32_t hi, uint32_t* out);
+// Copies the keys in [lo, hi] (hi <= kNanKey) to out in order and counts those above hi into
+// *above; returns how many it copied. out may equal in.
+size_t FilterAvx512(const uint32_t* in, size_t m, uint32_t lo, uint32_t hi, uint32_t* out,
+                    size_t* above);
+size_t FilterAvx2(const uint32_t* in, size_t m, uint32_t lo, uint32_t hi, uint32_t* out,
+                  size_t* above);
 void CountGeAvx512(const uint32_t* k, size_t m, uint32_t key, size_t* greater, size_t* equal);
 void CountGeAvx2(const uint32_t* k, size_t m, uint32_t key, size_t* greater, size_t* equal);
 
 // The sample of the sampled top-k: `runs` runs of kSampleRun contiguous elements, run j at
-// SamplePosition(n, runs, j, seed), keys written to out[j * kSampleRun + t]. x is the input, or
-// (u, e) for a = u + e (x null).
+// SampleStrata::Position(j), keys written to out[j * kSampleRun + t]. x is the input, or (u, e)
+// for a = u + e (x null).
 inline constexpr size_t kSampleRun = 16;
-inline size_t SamplePosition(size_t n, size_t runs, size_t j, uint64_t seed) {
-  // Stratum j is [n j / runs, n (j + 1) / runs); the run starts at a hashed offset in it,
-  // rounded down to a multiple of 16 (one aligned vector when x is aligned). runs <= n / 32.
-  const size_t begin = n * j / runs;
-  const size_t end = n * (j + 1) / runs;
-  uint64_t z = seed + 0x9e3779b97f4a7c15ULL * (j + 1);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  z ^= z >> 31;
-  const uint64_t span = end - begin - kSampleRun + 1;
-  const auto off = static_cast<size_t>(((z >> 32) * span) >> 32);  // span < 2^32
-  return (begin + off) & ~size_t{15};
-}
+class SampleStrata {
+ public:
+  // n < 2^32, 1 <= runs <= n / 32.
+  SampleStrata(size_t n, size_t runs, uint64_t seed)
+      : step_((uint64_t{n} << 32) / runs), seed_(seed) {}
+  // Stratum j is [j step, (j + 1) step) rounded down, step = n / runs in 32.32 fixed point (one
+  // division per sample, not two per run); the run starts at a hashed offset in it, rounded down
+  // to a multiple of 16 (one aligned vector when x is aligned).
+  size_t Position(size_t j) const {
+    const size_t begin = (j * step_) >> 32;
+    const size_t end = ((j + 1) * step_) >> 32;
+    uint64_t z = seed_ + 0x9e3779b97f4a7c15ULL * (j + 1);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    const uint64_t span = end - begin - kSampleRun + 1;
+    const auto off = static_cast<size_t>(((z >> 32) * span) >> 32);  // span < 2^32
+    return (begin + off) & ~size_t{15};
+  }
+
+ private:
+  uint64_t step_;
+  uint64_t seed_;
+};
 void SampleKeysAvx512(const float* x, const float* u, const float* e, size_t n, size_t runs,
                       uint64_t seed, uint32_t* out);
 void SampleKeysAvx2(const float* x, const float* u, const float* e, size_t n, size_t runs,

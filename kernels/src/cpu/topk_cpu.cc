@@ -265,8 +265,9 @@ void SampleKeys(const SelectInput& input, size_t n, size_t runs, uint64_t seed, 
   const float* x = input.u != nullptr ? nullptr : input.x;
   if (simd == SimdLevel::kAvx512) return SampleKeysAvx512(x, input.u, input.e, n, runs, seed, out);
   if (simd == SimdLevel::kAvx2) return SampleKeysAvx2(x, input.u, input.e, n, runs, seed, out);
+  const SampleStrata strata(n, runs, seed);
   for (size_t j = 0; j < runs; ++j) {
-    const size_t p = SamplePosition(n, runs, j, seed);
+    const size_t p = strata.Position(j);
     for (size_t t = 0; t < kSampleRun; ++t) {
       const float v = x != nullptr ? x[p + t] : input.u[p + t] + input.e[p + t];
       out[j * kSampleRun + t] = MagnitudeKey(v);

@@ -8,7 +8,10 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
 #include <functional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "cpu/engine.h"
@@ -351,6 +354,73 @@ TEST(CollectTest, SelectKthKeyMatchesSort) {
         EXPECT_EQ(internal::SelectKthKey(keys.data(), m, rank, tmp.data(), simd), sorted[rank - 1])
             << "m=" << m << " rank=" << rank << " simd=" << SimdLevelName(simd);
         EXPECT_EQ(keys, before) << "keys must be left intact";
+      }
+    }
+  }
+}
+
+// SelectKthKey narrows inputs of 2048 keys or more with a bracket from a strided sample. Sizes
+// around that limit, and inputs built so that every sampled key is the minimum (the bracket
+// misses and the radix select must start over on all keys).
+TEST(CollectTest, SelectKthKeyBracketEdgesAndMisses) {
+  Prng rng(DeriveSeed(kSeed, 777));
+  std::printf("seed=%llu\n", static_cast<unsigned long long>(DeriveSeed(kSeed, 777)));
+  for (size_t m : {size_t{2047}, size_t{2048}, size_t{2049}, size_t{4096}, size_t{65536}}) {
+    for (int shape = 0; shape < 2; ++shape) {
+      std::vector<uint32_t> keys(m);
+      for (size_t i = 0; i < m; ++i) {
+        if (shape == 0) {
+          keys[i] = static_cast<uint32_t>(rng.UniformInt(1u << 24));
+        } else {
+          // The strided sample of m = 4096 reads every 16th key (256 of them): all 1 here.
+          keys[i] = i % 16 == 0 ? 1u : 1000u + static_cast<uint32_t>(rng.UniformInt(1u << 20));
+        }
+      }
+      std::vector<uint32_t> sorted = keys;
+      std::sort(sorted.begin(), sorted.end(), std::greater<uint32_t>());
+      for (size_t rank : {size_t{1}, size_t{2}, m / 2, m - m / 20, m - m / 16 + 1, m}) {
+        for (SimdLevel simd : testing::SupportedSimdLevels()) {
+          std::vector<uint32_t> tmp(m);
+          EXPECT_EQ(internal::SelectKthKey(keys.data(), m, rank, tmp.data(), simd),
+                    sorted[rank - 1])
+              << "m=" << m << " shape=" << shape << " rank=" << rank
+              << " simd=" << SimdLevelName(simd);
+        }
+      }
+    }
+  }
+}
+
+TEST(CollectTest, FilterKeysCopiesTheRangeAndCountsAbove) {
+  const uint64_t seed = DeriveSeed(kSeed, 778);
+  std::printf("seed=%llu\n", static_cast<unsigned long long>(seed));
+  Prng rng(seed);
+  for (size_t m : {size_t{0}, size_t{1}, size_t{15}, size_t{16}, size_t{17}, size_t{1000}}) {
+    std::vector<uint32_t> keys(m);
+    for (uint32_t& k : keys) k = static_cast<uint32_t>(rng.UniformInt(uint64_t{kNanKey} + 1));
+    for (const auto& [lo, hi] : {std::pair<uint32_t, uint32_t>{0, kNanKey},
+                                 {0x20000000u, 0x50000000u},
+                                 {0x40000000u, 0x40000000u},
+                                 {kNanKey, kNanKey}}) {
+      std::vector<uint32_t> want;
+      size_t want_above = 0;
+      for (uint32_t k : keys) {
+        if (k >= lo && k <= hi) want.push_back(k);
+        want_above += k > hi ? 1 : 0;
+      }
+      for (SimdLevel simd : testing::SupportedSimdLevels()) {
+        for (bool in_place : {false, true}) {
+          std::vector<uint32_t> buf = keys;
+          std::vector<uint32_t> out(m + 16);
+          uint32_t* dst = in_place ? buf.data() : out.data();
+          size_t above = 12345;
+          const size_t got = internal::FilterKeys(buf.data(), m, lo, hi, dst, simd, &above);
+          SCOPED_TRACE("m=" + std::to_string(m) + " lo=" + std::to_string(lo) + " simd=" +
+                       std::string(SimdLevelName(simd)) + " in_place=" + std::to_string(in_place));
+          ASSERT_EQ(got, want.size());
+          EXPECT_EQ(above, want_above);
+          EXPECT_TRUE(std::equal(want.begin(), want.end(), dst));
+        }
       }
     }
   }
