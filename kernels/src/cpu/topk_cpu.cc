@@ -5,9 +5,9 @@
 //   counting those above T_hi), then find the exact k-th key K among the collected window
 //   entries only (SelectKthKey on 32-bit keys) and emit, in index order, the entries above K and
 //   the first ones equal to K. For error feedback the same pass computes a = u + e and stores it
-//   (zeroing the entries above T_hi, which are certain to be sent), so the whole step reads u
-//   and e once. A wrong prediction (too few or too many candidates) is detected and answered by
-//   kRadix, so the result never depends on the sample.
+//   (zeroing the entries a quarter of the window below T_hi and up, nearly always all sent), so
+//   the whole step reads u and e once. A wrong prediction (too few or too many candidates) is
+//   detected and answered by kRadix, so the result never depends on the sample.
 // kRadix: 3-level MSD radix select (11/11/9 bits of the 31-bit key) with per-lane histograms,
 //   then an ordered emit pass. Four reads, bounded memory, any input (ties, NaN, constants).
 // kSmall: nth_element over packed (key, ~index) words. For small n.
@@ -323,14 +323,23 @@ bool SelectWithWindow(const SelectInput& input, size_t n, size_t k, int32_t t_lo
   t_hi = std::max(t_hi, t_lo);
   PassInput pin;
   PassMode mode = PassMode::kRead;
+  // With error feedback the pass zeroes e above t_zero, the entries sent unless the k-th key lies
+  // above it; the selected ones at or below t_zero are zeroed after the selection, one scattered
+  // store each. t_zero three quarters up the window (about two standard deviations of the
+  // prediction above the expected k-th key) halves those stores against zeroing only above t_hi,
+  // and the k-th key lands above it about once in 40 calls, which then restores e from the pool.
+  int32_t t_zero = t_hi;
   if (input.u != nullptr) {
     mode = PassMode::kAddZero;
     pin.in = input.u;
     pin.e = input.e;
+    t_zero = static_cast<int32_t>(t_hi - (int64_t{t_hi} - t_lo) / 4);
   } else {
     pin.in = input.x;
   }
-  CollectPass(mode, pin, n, t_lo, t_hi, s.expected, &pool, options);
+  // The pass counts (where it counts at all) above t_zero: the window's gather recounts above t_hi.
+  CollectPass(mode, pin, n, t_lo, t_zero, s.expected, &pool, options);
+  if (t_zero != t_hi) pool.hi_counted = false;
   const size_t m = pool.TotalCount();
   if (pool.AnyOverflow() || m < k) {
     if (input.u != nullptr) RestoreFromPool(pool, input.e);  // e = u + e everywhere again
@@ -398,13 +407,13 @@ bool SelectWithWindow(const SelectInput& input, size_t n, size_t k, int32_t t_lo
     ties_left -= cut.ties[l];
     offset[l + 1] = offset[l] + (in_window ? pool.lane[l].count_hi : 0) + gt[l] + cut.ties[l];
   }
-  // With error feedback the pass already zeroed every key > t_hi. When those are all selected
-  // (n_hi <= k) only the chosen window entries remain to zero; otherwise some were zeroed
-  // wrongly: restore them and zero exactly the selection.
+  // With error feedback the pass already zeroed every key > t_zero. When those are all selected
+  // (the k-th key is at most t_zero) only the chosen entries below remain to zero; otherwise some
+  // were zeroed wrongly: restore them and zero exactly the selection.
   int32_t zeroed_above = INT32_MAX;
   if (input.u != nullptr) {
-    if (n_hi <= k) {
-      zeroed_above = t_hi;
+    if (static_cast<int32_t>(kth) <= t_zero) {
+      zeroed_above = t_zero;
     } else {
       RestoreFromPool(pool, input.e);
     }

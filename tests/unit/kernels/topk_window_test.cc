@@ -33,6 +33,10 @@ std::vector<Window> Windows(const std::vector<float>& x, const std::vector<uint3
   return {
       {"hit", key(k + 500) - 1, key(k - 500), 1},
       {"hit_nothing_above", key(k + 500) - 1, INT32_MAX, 1},
+      // With error feedback the pass zeroes e a quarter of the window below t_hi: the k-th
+      // element clearly below that line, and clearly above it (e restored from the pool).
+      {"hit_low_in_window", key(k + 50) - 1, key(k - 950), 1},
+      {"hit_high_in_window", key(k + 950) - 1, key(k - 50), 1},
       {"exactly_k_above", key(k + 500) - 1, key(k), 1},
       {"more_than_k_above", key(k + 1000) - 1, key(k + 200), 1},
       {"fewer_than_k_candidates", key(k - 100), INT32_MAX, 5},
