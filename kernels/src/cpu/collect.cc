@@ -158,9 +158,11 @@ void CollectLane(PassMode mode, CollectStyle style, SimdLevel simd, const PassIn
 // Measured on Zen 4 with a new arrangement of the data for every call (docs/BENCHMARKS.md): a
 // branch per group on whether it holds a survivor mispredicts at every density between about
 // 0.5% and 50%, so the kernels chosen here have no such branch. AVX-512 with VBMI2: the offsets
-// kernel while survivors are rare (below about 1.5% when only reading x, 2% with error feedback;
-// above, reading the values back costs more), the permute kernel above, up to 20%, and the dense
-// one beyond (the permute kernel's branch on more than 16 survivors per 64 then mispredicts).
+// kernel while survivors are rare (below about 1.5%, with or without error feedback; above,
+// reading the values back costs more: the EF step at 1% measured 1-4% faster with the permute
+// kernel in interleaved A/B runs, at 0.7% 1-2% slower), the permute kernel above, up to 20%, and
+// the dense one beyond (the permute kernel's branch on more than 16 survivors per 64 then
+// mispredicts).
 // Without VBMI2 the blocked kernel (its branches are on 32-group masks held in L1) below 2%,
 // dense above. AVX2: the blocked kernel when only reading x, the dense one when it also stores e,
 // except for rare survivors from DRAM.
@@ -171,7 +173,7 @@ CollectStyle ChooseStyle(SimdLevel simd, PassMode mode, size_t n, size_t expecte
   const size_t per_mille = n == 0 ? 0 : static_cast<size_t>(uint64_t{expected} * 1000 / n);
   if (simd == SimdLevel::kAvx512) {
     if (CpuHasAvx512Vbmi2()) {
-      if (per_mille < (mode == PassMode::kRead ? 15u : 20u)) return CollectStyle::kOffsets;
+      if (per_mille < 15) return CollectStyle::kOffsets;
       return per_mille < 200 ? CollectStyle::kPermute : CollectStyle::kDense;
     }
     return per_mille < 20 ? CollectStyle::kBlocked : CollectStyle::kDense;
