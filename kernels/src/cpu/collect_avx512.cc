@@ -560,17 +560,6 @@ SOTTO_AVX512 size_t GatherKeysAvx512(const float* bv, size_t cnt, int32_t t_hi, 
   const __mmask16 flip = Mask16(in_window ? 0xffff : 0);
   uint32_t* out = *w;
   size_t j = 0;
-  // Two vectors per step: the second's compare and compress do not wait on the first's store.
-  for (; j + 32 <= cnt && out + 32 <= w_end; j += 32) {
-    const __m512i key0 = Key16(_mm512_loadu_ps(bv + j));
-    const __m512i key1 = Key16(_mm512_loadu_ps(bv + j + 16));
-    const __mmask16 m0 = _kxor_mask16(_mm512_cmpgt_epi32_mask(key0, vhi), flip);
-    const __mmask16 m1 = _kxor_mask16(_mm512_cmpgt_epi32_mask(key1, vhi), flip);
-    _mm512_storeu_si512(out, _mm512_maskz_compress_epi32(m0, key0));
-    out += Popcount16(m0);
-    _mm512_storeu_si512(out, _mm512_maskz_compress_epi32(m1, key1));
-    out += Popcount16(m1);
-  }
   for (; j + 16 <= cnt && out + 16 <= w_end; j += 16) {
     const __m512i key = Key16(_mm512_loadu_ps(bv + j));
     const __mmask16 m = _kxor_mask16(_mm512_cmpgt_epi32_mask(key, vhi), flip);

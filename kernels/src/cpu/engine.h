@@ -118,8 +118,9 @@ struct Pool {
   size_t num_blocks = 0;
   std::atomic<size_t> next_block{0};
   int lanes = 0;
-  // False after a pass whose fast variant skipped count_hi; the top-k selection then takes it
-  // from the gather of the window's keys (topk_cpu.cc). The other callers do not read it.
+  // False after a pass whose fast variant skipped count_hi. The top-k selection always takes
+  // count_hi from the gather of the window's keys (topk_cpu.cc); the other callers do not read
+  // it. White-box tests check count_hi where this is set.
   bool hi_counted = true;
   LaneStream lane[kMaxLanes];
 

@@ -327,7 +327,8 @@ bool SelectWithWindow(const SelectInput& input, size_t n, size_t k, int32_t t_lo
   // above it; the selected ones at or below t_zero are zeroed after the selection, one scattered
   // store each. t_zero three quarters up the window (about two standard deviations of the
   // prediction above the expected k-th key) halves those stores against zeroing only above t_hi,
-  // and the k-th key lands above it about once in 40 calls, which then restores e from the pool.
+  // and the k-th key is expected above it in about one call in 40, which then restores e from the
+  // pool.
   int32_t t_zero = t_hi;
   if (input.u != nullptr) {
     mode = PassMode::kAddZero;
@@ -337,9 +338,7 @@ bool SelectWithWindow(const SelectInput& input, size_t n, size_t k, int32_t t_lo
   } else {
     pin.in = input.x;
   }
-  // The pass counts (where it counts at all) above t_zero: the window's gather recounts above t_hi.
   CollectPass(mode, pin, n, t_lo, t_zero, s.expected, &pool, options);
-  if (t_zero != t_hi) pool.hi_counted = false;
   const size_t m = pool.TotalCount();
   if (pool.AnyOverflow() || m < k) {
     if (input.u != nullptr) RestoreFromPool(pool, input.e);  // e = u + e everywhere again
@@ -347,43 +346,33 @@ bool SelectWithWindow(const SelectInput& input, size_t n, size_t k, int32_t t_lo
   }
   // W, the entries among which the k-th lies: the window (key <= t_hi) when fewer than k are
   // above it, else the entries above t_hi; rank is the k-th's 1-based rank inside W. woff[l] is
-  // where lane l's keys of W start in s.window.
-  size_t woff[kMaxLanes + 1];
-  woff[0] = 0;
-  bool gathered = false;
-  if (!pool.hi_counted) {
-    // The pass left count_hi out: gather the window's keys first (each lane into room for all it
-    // stored), and count_hi is what each lane stored minus its window.
-    size_t room[kMaxLanes + 1];
-    size_t got[kMaxLanes];
-    room[0] = 0;
-    for (int l = 0; l < lanes; ++l) room[l + 1] = room[l] + pool.lane[l].stored;
-    RunLanes(options, lanes, [&](int lane) {
-      got[lane] = GatherKeys(pool, lane, t_hi, true, s.window + room[lane],
-                             s.window + room[lane + 1], simd);
-    });
-    for (int l = 0; l < lanes; ++l) pool.lane[l].count_hi = pool.lane[l].stored - got[l];
-    pool.hi_counted = true;
-    if (pool.TotalCountHi() < k) {
-      for (int l = 0; l < lanes; ++l) {  // close the gaps between the lanes' keys
-        if (woff[l] != room[l])
-          std::memmove(s.window + woff[l], s.window + room[l], got[l] * sizeof(uint32_t));
-        woff[l + 1] = woff[l] + got[l];
-      }
-      gathered = true;
-    }
-  }
+  // where lane l's keys of W start in s.window. The window's keys are gathered first, each lane
+  // into room for all it stored, and count_hi is what each lane stored minus its window: the
+  // permute kernel does not count it, and with error feedback the pass counted above t_zero.
+  size_t room[kMaxLanes + 1];
+  size_t got[kMaxLanes];
+  room[0] = 0;
+  for (int l = 0; l < lanes; ++l) room[l + 1] = room[l] + pool.lane[l].stored;
+  RunLanes(options, lanes, [&](int lane) {
+    got[lane] =
+        GatherKeys(pool, lane, t_hi, true, s.window + room[lane], s.window + room[lane + 1], simd);
+  });
+  for (int l = 0; l < lanes; ++l) pool.lane[l].count_hi = pool.lane[l].stored - got[l];
   const size_t n_hi = pool.TotalCountHi();
   const bool in_window = n_hi < k;
   const size_t rank = in_window ? k - n_hi : k;
-  if (!gathered) {
-    for (int l = 0; l < lanes; ++l) {
-      const LaneStream& ls = pool.lane[l];
-      woff[l + 1] = woff[l] + (in_window ? ls.stored - ls.count_hi : ls.count_hi);
+  size_t woff[kMaxLanes + 1];
+  woff[0] = 0;
+  if (in_window) {
+    for (int l = 0; l < lanes; ++l) {  // close the gaps between the lanes' keys
+      if (woff[l] != room[l])
+        std::memmove(s.window + woff[l], s.window + room[l], got[l] * sizeof(uint32_t));
+      woff[l + 1] = woff[l] + got[l];
     }
+  } else {  // the prediction missed high: the k-th lies above t_hi
+    for (int l = 0; l < lanes; ++l) woff[l + 1] = woff[l] + pool.lane[l].count_hi;
     RunLanes(options, lanes, [&](int lane) {
-      GatherKeys(pool, lane, t_hi, in_window, s.window + woff[lane], s.window + woff[lane + 1],
-                 simd);
+      GatherKeys(pool, lane, t_hi, false, s.window + woff[lane], s.window + woff[lane + 1], simd);
     });
   }
   const uint32_t kth = SelectKthKey(s.window, woff[lanes], rank, s.window_tmp, simd);
