@@ -283,24 +283,42 @@ void CollectPassWithStyleForTesting(CollectStyle style, PassMode mode, const Pas
 
 void EmitFromPool(const Pool& pool, const Cut& cut, const size_t* lane_offset, uint32_t* out_idx,
                   float* out_val, float* e, int32_t zeroed_above, const ExecOptions& options,
-                  uint32_t* zero_scratch) {
+                  uint32_t* fix_idx, uint32_t* fix_bits) {
   const SimdLevel simd = SimdFor(options);
-  // Lane l's zero list starts after the entries (and slack) of the lanes before it.
-  size_t zero_begin[kMaxLanes];
+  // Unselected entries lie at or below cut.key (cut.key >= 0), so only a zero line below it
+  // leaves some of them zeroed; then every selected entry lies above the line (already zero).
+  // With cut.key < 0 the entries past a lane's quota are unselected whatever their key.
+  const bool restore =
+      e != nullptr && zeroed_above < INT32_MAX && (cut.key < 0 || zeroed_above < cut.key);
+  // Lane l's fix list starts after the entries (and slack) of the lanes before it.
+  size_t fix_begin[kMaxLanes];
   size_t at = 0;
   for (int l = 0; l < pool.lanes; ++l) {
-    zero_begin[l] = at;
+    fix_begin[l] = at;
     at += pool.lane[l].stored + 16;
   }
+  const bool deferred = e != nullptr && fix_idx != nullptr && fix_bits != nullptr;
   RunLanes(options, pool.lanes, [&](int lane) {
     const LaneStream& ls = pool.lane[lane];
     size_t o = lane_offset[lane];
     const size_t limit = lane_offset[lane + 1];
     size_t ties = cut.ties[lane];
-    uint32_t* zero =
-        e != nullptr && zero_scratch != nullptr ? zero_scratch + zero_begin[lane] : nullptr;
-    size_t nzero = 0;
-    for (size_t b = 0; b < ls.num_blocks && o < limit; ++b) {
+    uint32_t* fi = deferred ? fix_idx + fix_begin[lane] : nullptr;
+    uint32_t* fb = deferred ? fix_bits + fix_begin[lane] : nullptr;
+    size_t nfix = 0;
+    // Entry (i, v) with key `key`, selected or not, leaves e exact (fix_bits is read only when
+    // restoring; the zero list's values are all zero).
+    auto fix = [&](uint32_t i, float v, int32_t key, bool sel) {
+      if (e == nullptr || sel == (key > zeroed_above)) return;
+      if (fi != nullptr) {
+        fi[nfix] = i;
+        fb[nfix] = sel ? 0u : std::bit_cast<uint32_t>(v);
+        ++nfix;
+      } else {
+        e[i] = sel ? 0.0f : v;
+      }
+    };
+    for (size_t b = 0; b < ls.num_blocks && (o < limit || restore); ++b) {
       const uint32_t* bi = pool.idx + size_t{ls.block_ids[b]} * kBlockEntries;
       const float* bv = pool.val + size_t{ls.block_ids[b]} * kBlockEntries;
       const size_t cnt = ls.block_counts[b];
@@ -309,47 +327,44 @@ void EmitFromPool(const Pool& pool, const Cut& cut, const size_t* lane_offset, u
         std::memcpy(out_idx + o, bi, take * sizeof(uint32_t));
         if (out_val != nullptr) std::memcpy(out_val + o, bv, take * sizeof(float));
         if (e != nullptr) {
-          for (size_t j = 0; j < take; ++j) {
-            if (static_cast<int32_t>(MagnitudeKey(bv[j])) <= zeroed_above) e[bi[j]] = 0.0f;
+          for (size_t j = 0; j < cnt; ++j) {
+            fix(bi[j], bv[j], static_cast<int32_t>(MagnitudeKey(bv[j])), j < take);
           }
         }
         o += take;
         continue;
       }
-      const EmitArgs args{cut.key, &ties, out_idx, out_val, zero, &nzero, zeroed_above, &o, limit};
+      const EmitArgs args{cut.key, &ties,        out_idx, out_val, fi,   fb,
+                          &nfix,   zeroed_above, restore, &o,      limit};
       size_t j = 0;
-      if (simd == SimdLevel::kAvx512) {
-        j = EmitBlockAvx512(bi, bv, cnt, args);
-      } else if (simd == SimdLevel::kAvx2) {
-        j = EmitBlockAvx2(bi, bv, cnt, args);
+      if (o < limit) {
+        if (simd == SimdLevel::kAvx512) {
+          j = EmitBlockAvx512(bi, bv, cnt, args);
+        } else if (simd == SimdLevel::kAvx2) {
+          j = EmitBlockAvx2(bi, bv, cnt, args);
+        }
       }
-      for (; j < cnt && o < limit; ++j) {
+      for (; j < cnt && (o < limit || restore); ++j) {
         const auto key = static_cast<int32_t>(MagnitudeKey(bv[j]));
-        bool sel = key > cut.key;
-        if (key == cut.key && ties > 0) {
+        bool sel = o < limit && key > cut.key;
+        if (o < limit && key == cut.key && ties > 0) {
           sel = true;
           --ties;
         }
         if (sel) {
           out_idx[o] = bi[j];
           if (out_val != nullptr) out_val[o] = bv[j];
-          if (e != nullptr && key <= zeroed_above) {
-            if (zero != nullptr) {
-              zero[nzero++] = bi[j];
-            } else {
-              e[bi[j]] = 0.0f;
-            }
-          }
           ++o;
         }
+        fix(bi[j], bv[j], key, sel);
       }
     }
     // The indices ascend but are far apart (one cache line each): prefetch ahead so the
     // stores do not wait for their lines one at a time.
     constexpr size_t kAhead = 16;
-    for (size_t t = 0; t < nzero; ++t) {
-      if (t + kAhead < nzero) __builtin_prefetch(e + zero[t + kAhead], 1);
-      e[zero[t]] = 0.0f;
+    for (size_t t = 0; t < nfix; ++t) {
+      if (t + kAhead < nfix) __builtin_prefetch(e + fi[t + kAhead], 1);
+      e[fi[t]] = restore ? std::bit_cast<float>(fb[t]) : 0.0f;
     }
   });
 }

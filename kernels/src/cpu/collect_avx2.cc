@@ -340,11 +340,18 @@ SOTTO_AVX2 size_t EmitBlockAvx2(const uint32_t* bi, const float* bv, size_t cnt,
     if (a.out_val != nullptr) {
       _mm256_storeu_ps(a.out_val + pos, _mm256_permutevar8x32_ps(val, perm));
     }
-    if (a.zero != nullptr) {
-      const uint32_t zm = sel & ~Mask8(_mm256_cmpgt_epi32(key, vzeroed));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(a.zero + *a.nzero),
-                          _mm256_permutevar8x32_epi32(idx, Perm(zm)));
-      *a.nzero += static_cast<size_t>(std::popcount(zm));
+    if (a.fix_idx != nullptr) {
+      const uint32_t zeroed = Mask8(_mm256_cmpgt_epi32(key, vzeroed));
+      // Restoring: not selected, but zeroed by the pass; else selected, but not zeroed.
+      const uint32_t fm = a.restore ? ~sel & zeroed & 0xffu : sel & ~zeroed;
+      const __m256i fperm = Perm(fm);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(a.fix_idx + *a.nfix),
+                          _mm256_permutevar8x32_epi32(idx, fperm));
+      if (a.restore) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(a.fix_bits + *a.nfix),
+                            _mm256_permutevar8x32_epi32(_mm256_castps_si256(val), fperm));
+      }
+      *a.nfix += static_cast<size_t>(std::popcount(fm));
     }
     pos += static_cast<size_t>(std::popcount(sel));
   }

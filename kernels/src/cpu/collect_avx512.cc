@@ -394,8 +394,11 @@ SOTTO_AVX512_VBMI2 size_t CollectPermute(const PassInput& in, size_t i, size_t e
       if constexpr (kMode == PassMode::kAddStore) {
         _mm512_storeu_ps(p.e + q, v[g]);
       } else if constexpr (kMode == PassMode::kAddZero) {
-        const __mmask16 h = _mm512_cmpgt_epi32_mask(key, vhi);
-        _mm512_storeu_ps(p.e + q, _mm512_maskz_mov_ps(_knot_mask16(h), v[g]));
+        // key > t_hi as a lane of ones, (t_hi - key) >> 31, with no second mask compare: the
+        // compares and the mask moves of the compaction share few ports on Zen 4. The
+        // difference cannot overflow (key < 2^31, t_hi >= -1).
+        const __m512i above = _mm512_srai_epi32(_mm512_sub_epi32(vhi, key), 31);
+        _mm512_storeu_si512(p.e + q, _mm512_andnot_si512(above, _mm512_castps_si512(v[g])));
       }
       m[g] = _mm512_cmpgt_epi32_mask(key, vlo);
     }
@@ -517,10 +520,12 @@ SOTTO_AVX512 size_t EmitBlockAvx512(const uint32_t* bi, const float* bv, size_t 
   const __m512i vzeroed = _mm512_set1_epi32(a.zeroed_above);
   uint32_t* const out_idx = a.out_idx;
   float* const out_val = a.out_val;
-  uint32_t* const zero = a.zero;
+  uint32_t* const fix_idx = a.fix_idx;
+  uint32_t* const fix_bits = a.fix_bits;
+  const bool restore = a.restore;
   const size_t limit = a.limit;
   size_t ties = *a.ties_left;
-  size_t nzero = zero != nullptr ? *a.nzero : 0;
+  size_t nfix = fix_idx != nullptr ? *a.nfix : 0;
   size_t pos = *a.o;
   size_t j = 0;
   for (; j + 16 <= cnt && pos + 16 <= limit; j += 16) {
@@ -541,15 +546,23 @@ SOTTO_AVX512 size_t EmitBlockAvx512(const uint32_t* bi, const float* bv, size_t 
     const __mmask16 m = Mask16(sel);
     _mm512_storeu_si512(out_idx + pos, _mm512_maskz_compress_epi32(m, idx));
     if (out_val != nullptr) _mm512_storeu_ps(out_val + pos, _mm512_maskz_compress_ps(m, val));
-    if (zero != nullptr) {
-      const __mmask16 zm = _mm512_mask_cmple_epi32_mask(m, key, vzeroed);
-      _mm512_storeu_si512(zero + nzero, _mm512_maskz_compress_epi32(zm, idx));
-      nzero += static_cast<size_t>(Popcount16(zm));
+    if (fix_idx != nullptr) {
+      if (restore) {  // not selected, but zeroed by the pass
+        const __mmask16 fm = _mm512_mask_cmpgt_epi32_mask(_knot_mask16(m), key, vzeroed);
+        _mm512_storeu_si512(fix_idx + nfix, _mm512_maskz_compress_epi32(fm, idx));
+        _mm512_storeu_si512(fix_bits + nfix,
+                            _mm512_maskz_compress_epi32(fm, _mm512_castps_si512(val)));
+        nfix += static_cast<size_t>(Popcount16(fm));
+      } else {  // selected, but not zeroed by the pass
+        const __mmask16 fm = _mm512_mask_cmple_epi32_mask(m, key, vzeroed);
+        _mm512_storeu_si512(fix_idx + nfix, _mm512_maskz_compress_epi32(fm, idx));
+        nfix += static_cast<size_t>(Popcount16(fm));
+      }
     }
     pos += static_cast<size_t>(std::popcount(sel));
   }
   *a.ties_left = ties;
-  if (zero != nullptr) *a.nzero = nzero;
+  if (fix_idx != nullptr) *a.nfix = nfix;
   *a.o = pos;
   return j;
 }

@@ -139,10 +139,10 @@ void CarvePool(Arena& arena, size_t capacity, int lanes, Pool* pool);
 // counts those with key > t_hi. Modes:
 //   kRead      x = in
 //   kAddStore  x = u + e; e = x                      (error feedback, selection unknown yet)
-//   kAddZero   x = u + e; e = key > t_hi ? 0 : x     (error feedback: the elements certain to
+//   kAddZero   x = u + e; e = key > t_hi ? 0 : x     (error feedback: the elements likely to
 //                                                     be selected leave e at once; they are
-//                                                     always stored, so RestoreFromPool can
-//                                                     undo it)
+//                                                     always stored, so EmitFromPool or
+//                                                     RestoreFromPool can undo it)
 enum class PassMode { kRead, kAddStore, kAddZero };
 struct PassInput {
   const float* in = nullptr;  // kRead: x; otherwise u
@@ -184,15 +184,18 @@ struct Cut {
 };
 
 // Writes each lane's entries selected by `cut` to the outputs, lane after lane, lane l starting
-// at lane_offset[l] (lane_offset has pool.lanes + 1 entries, the last is the total); zeroes e
-// at them when e is set. Entries with key > zeroed_above are already zero in e (kAddZero) and
-// are not written again. With zero_scratch (EmitZeroScratch(pool) entries), the zeroing is
-// deferred to one prefetched sweep per lane instead of scattered stores during the emission.
+// at lane_offset[l] (lane_offset has pool.lanes + 1 entries, the last is the total). With e set,
+// it leaves e exact for error feedback: zero at the selected entries, the pool's value (a = u + e)
+// at the others. The pass has already zeroed e at the entries with key > zeroed_above (kAddZero;
+// INT32_MAX: none), so the emission zeroes the selected entries at or below that line and restores
+// the unselected ones above it (only when the line lies below cut.key). With fix_idx and fix_bits
+// (EmitFixScratch(pool) entries each) those stores are deferred to one prefetched sweep per lane
+// instead of scattered stores during the emission.
 void EmitFromPool(const Pool& pool, const Cut& cut, const size_t* lane_offset, uint32_t* out_idx,
                   float* out_val, float* e, int32_t zeroed_above, const ExecOptions& options,
-                  uint32_t* zero_scratch = nullptr);
-// Entries of zero_scratch that EmitFromPool may use: the pool's entries plus vector slack.
-inline size_t EmitZeroScratch(size_t pool_entries) { return pool_entries + 16 * kMaxLanes; }
+                  uint32_t* fix_idx = nullptr, uint32_t* fix_bits = nullptr);
+// Entries of each of EmitFromPool's fix arrays: the pool's entries plus vector slack.
+inline size_t EmitFixScratch(size_t pool_entries) { return pool_entries + 16 * kMaxLanes; }
 
 // Writes the keys of lane `lane`'s entries with (key > t_hi) != in_window to [w, w_end), in pool
 // order, and returns how many it wrote (those beyond w_end are dropped).
@@ -239,10 +242,11 @@ SelectResult TopKCpu(const SelectInput& input, size_t n, size_t k, uint32_t* out
 // The kSampled path with a given window instead of the sampled one (1 <= k < n, n >= 256;
 // scratch as for kSampled), falling back to kRadix like TopKCpu. White-box tests use it to
 // force every outcome of the window: a hit, more than k above t_hi, fewer than k above t_lo,
-// and a full pool.
+// and a full pool; with error feedback, t_zero (clamped to the window) is the line above which
+// the pass zeroes e, on either side of the k-th key.
 SelectResult TopKCpuWithWindowForTesting(const SelectInput& input, size_t n, size_t k, int32_t t_lo,
-                                         int32_t t_hi, uint32_t* out_idx, float* out_val,
-                                         Arena& arena, const ExecOptions& options);
+                                         int32_t t_hi, int32_t t_zero, uint32_t* out_idx,
+                                         float* out_val, Arena& arena, const ExecOptions& options);
 
 // ---- Threshold rules ----------------------------------------------------------------------------
 // The key rule for |x| > tau (tau not NaN): key > ThresholdRule(tau).

@@ -53,16 +53,20 @@ void AddAvx2(const float* u, float* e, size_t begin, size_t end);
 // Emission of one pool block under a Cut (engine.h): entries with key > cut_key, and entries
 // with key == cut_key while *ties_left > 0 (decremented). Writes at out[*o] onward and runs
 // while a vector of outputs fits below `limit`; returns the entries consumed (the caller finishes
-// the block in scalar code). When `zero` is set, appends the indices of written entries with
-// key <= zeroed_above at zero[*nzero] (a vector store: 16 entries of slack past the list).
+// the block in scalar code). When fix_idx is set, appends at fix_idx[*nfix] (vector stores: 16
+// entries of slack past the list) the entries whose e must change (EmitFromPool): with `restore`
+// false the written entries with key <= zeroed_above (to be zeroed), with `restore` true the
+// entries not written with key > zeroed_above, whose values go to fix_bits.
 struct EmitArgs {
   int32_t cut_key;
   size_t* ties_left;
   uint32_t* out_idx;
-  float* out_val;  // may be null
-  uint32_t* zero;  // may be null
-  size_t* nzero;
+  float* out_val;     // may be null
+  uint32_t* fix_idx;  // may be null
+  uint32_t* fix_bits;
+  size_t* nfix;
   int32_t zeroed_above;
+  bool restore;
   size_t* o;
   size_t limit;
 };

@@ -4,10 +4,11 @@
 //   key from a stratified sample, read x once collecting every element with key > T_lo (and
 //   counting those above T_hi), then find the exact k-th key K among the collected window
 //   entries only (SelectKthKey on 32-bit keys) and emit, in index order, the entries above K and
-//   the first ones equal to K. For error feedback the same pass computes a = u + e and stores it
-//   (zeroing the entries a quarter of the window below T_hi and up, nearly always all sent), so
-//   the whole step reads u and e once. A wrong prediction (too few or too many candidates) is
-//   detected and answered by kRadix, so the result never depends on the sample.
+//   the first ones equal to K. For error feedback the same pass computes a = u + e and stores it,
+//   zeroing the entries above the sample's estimate of K (the emission then fixes the few on the
+//   wrong side of the true K), so the whole step reads u and e once. A wrong prediction (too few or
+//   too many candidates) is detected and answered by kRadix, so the result never depends on the
+//   sample.
 // kRadix: 3-level MSD radix select (11/11/9 bits of the 31-bit key) with per-lane histograms,
 //   then an ordered emit pass. Four reads, bounded memory, any input (ties, NaN, constants).
 // kSmall: nth_element over packed (key, ~index) words. For small n.
@@ -102,8 +103,9 @@ void CarveSampled(Arena& arena, size_t n, size_t k, int lanes, Pool* pool, Sampl
   s->sample_tmp2 = arena.Take<uint32_t>(plan.size);
   // The pool can hold a little more than its capacity (whole blocks); size for all of it.
   const size_t stored_max = pool->num_blocks * kBlockEntries;
-  s->window = arena.Take<uint32_t>(stored_max);
-  s->window_tmp = arena.Take<uint32_t>(EmitZeroScratch(stored_max));  // also EmitFromPool's
+  // Both are also EmitFromPool's fix lists, after the selection.
+  s->window = arena.Take<uint32_t>(EmitFixScratch(stored_max));
+  s->window_tmp = arena.Take<uint32_t>(EmitFixScratch(stored_max));
 }
 
 struct RadixScratch {
@@ -276,9 +278,10 @@ void SampleKeys(const SelectInput& input, size_t n, size_t runs, uint64_t seed, 
 }
 
 // Returns false (nothing written) when the prediction missed; the caller falls back.
-// With input.u set, the pass computes a = u + e into e whatever the outcome.
+// With input.u set, the pass computes a = u + e into e whatever the outcome, zeroing it above
+// t_zero until the selection is known.
 bool SelectWithWindow(const SelectInput& input, size_t n, size_t k, int32_t t_lo, int32_t t_hi,
-                      uint32_t* out_idx, float* out_val, const SampledScratch& s,
+                      int32_t t_zero, uint32_t* out_idx, float* out_val, const SampledScratch& s,
                       const ExecOptions& options, uint32_t* kth_out);
 
 // The window [t_lo, t_hi] from a stratified sample, then SelectWithWindow.
@@ -309,13 +312,21 @@ bool SampledSelect(const SelectInput& input, size_t n, size_t k, uint32_t* out_i
     const auto rank_hi = static_cast<size_t>(rank_hi_d);
     t_hi = static_cast<int32_t>(SelectKthKey(above, num_above, rank_hi + 1, s.sample_tmp, simd));
   }
-  return SelectWithWindow(input, n, k, t_lo, t_hi, out_idx, out_val, s, options, kth_out);
+  // With error feedback the pass zeroes e above the sample's estimate of the k-th key: each
+  // selected entry below that line, and each entry above it not selected, costs one scattered
+  // store afterwards, so the median of the prediction makes the fewest.
+  int32_t t_zero = t_hi;
+  const auto rank_mid = static_cast<size_t>(r);
+  if (input.u != nullptr && rank_mid < num_above) {
+    t_zero = static_cast<int32_t>(SelectKthKey(above, num_above, rank_mid + 1, s.sample_tmp, simd));
+  }
+  return SelectWithWindow(input, n, k, t_lo, t_hi, t_zero, out_idx, out_val, s, options, kth_out);
 }
 
 // One pass collecting key > t_lo (counting key > t_hi), then the exact selection among the
 // collected entries. Returns false, with e restored to u + e, when the window missed.
 bool SelectWithWindow(const SelectInput& input, size_t n, size_t k, int32_t t_lo, int32_t t_hi,
-                      uint32_t* out_idx, float* out_val, const SampledScratch& s,
+                      int32_t t_zero, uint32_t* out_idx, float* out_val, const SampledScratch& s,
                       const ExecOptions& options, uint32_t* kth_out) {
   Pool& pool = *s.pool;
   const int lanes = pool.lanes;
@@ -323,20 +334,17 @@ bool SelectWithWindow(const SelectInput& input, size_t n, size_t k, int32_t t_lo
   t_hi = std::max(t_hi, t_lo);
   PassInput pin;
   PassMode mode = PassMode::kRead;
-  // With error feedback the pass zeroes e above t_zero, the entries sent unless the k-th key lies
-  // above it; the selected ones at or below t_zero are zeroed after the selection, one scattered
-  // store each. t_zero three quarters up the window (about two standard deviations of the
-  // prediction above the expected k-th key) halves those stores against zeroing only above t_hi,
-  // and the k-th key is expected above it in about one call in 40, which then restores e from the
-  // pool.
-  int32_t t_zero = t_hi;
+  // With error feedback the pass zeroes e above t_zero (kept in [t_lo, t_hi], so every entry it
+  // zeroes is in the pool); the emission then zeroes the selected entries at or below it and
+  // restores the unselected ones above it.
   if (input.u != nullptr) {
     mode = PassMode::kAddZero;
     pin.in = input.u;
     pin.e = input.e;
-    t_zero = static_cast<int32_t>(t_hi - (int64_t{t_hi} - t_lo) / 4);
+    t_zero = std::clamp(t_zero, t_lo, t_hi);
   } else {
     pin.in = input.x;
+    t_zero = INT32_MAX;  // nothing zeroed (with e set, e is x: the emission zeroes the selection)
   }
   CollectPass(mode, pin, n, t_lo, t_zero, s.expected, &pool, options);
   const size_t m = pool.TotalCount();
@@ -396,18 +404,8 @@ bool SelectWithWindow(const SelectInput& input, size_t n, size_t k, int32_t t_lo
     ties_left -= cut.ties[l];
     offset[l + 1] = offset[l] + (in_window ? pool.lane[l].count_hi : 0) + gt[l] + cut.ties[l];
   }
-  // With error feedback the pass already zeroed every key > t_zero. When those are all selected
-  // (the k-th key is at most t_zero) only the chosen entries below remain to zero; otherwise some
-  // were zeroed wrongly: restore them and zero exactly the selection.
-  int32_t zeroed_above = INT32_MAX;
-  if (input.u != nullptr) {
-    if (static_cast<int32_t>(kth) <= t_zero) {
-      zeroed_above = t_zero;
-    } else {
-      RestoreFromPool(pool, input.e);
-    }
-  }
-  EmitFromPool(pool, cut, offset, out_idx, out_val, input.e, zeroed_above, options, s.window_tmp);
+  EmitFromPool(pool, cut, offset, out_idx, out_val, input.e, t_zero, options, s.window_tmp,
+               s.window);
   *kth_out = kth;
   return true;
 }
@@ -441,8 +439,8 @@ size_t TopKCpuScratchBytes(size_t n, size_t k, const ExecOptions& options) {
 }
 
 SelectResult TopKCpuWithWindowForTesting(const SelectInput& input, size_t n, size_t k, int32_t t_lo,
-                                         int32_t t_hi, uint32_t* out_idx, float* out_val,
-                                         Arena& arena, const ExecOptions& options) {
+                                         int32_t t_hi, int32_t t_zero, uint32_t* out_idx,
+                                         float* out_val, Arena& arena, const ExecOptions& options) {
   SelectResult result;
   result.count = k;
   result.num_above = k;
@@ -452,7 +450,7 @@ SelectResult TopKCpuWithWindowForTesting(const SelectInput& input, size_t n, siz
   SampledScratch s;
   CarveSampled(arena, n, k, LanesFor(n, options), &pool, &s);
   uint32_t kth = 0;
-  if (SelectWithWindow(input, n, k, t_lo, t_hi, out_idx, out_val, s, options, &kth)) {
+  if (SelectWithWindow(input, n, k, t_lo, t_hi, t_zero, out_idx, out_val, s, options, &kth)) {
     result.threshold = KeyToMagnitude(kth);
     arena.reset(mark);
     return result;
