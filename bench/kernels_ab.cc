@@ -9,6 +9,9 @@
 // separate benchmark runs do not.
 //
 //   kernels_ab LOG2_D K_OVER_D EF CALLS a.so b.so [...]
+//
+// KERNELS_AB_THREADS=N in the environment runs the calls on a kernels::ThreadPool of N threads
+// (the harness's own pool; the revisions' ThreadPool must be the same class).
 
 #include <dlfcn.h>
 
@@ -19,12 +22,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "sotto/kernels/error_feedback.h"
+#include "sotto/kernels/thread_pool.h"
 #include "sotto/kernels/topk.h"
 
 namespace {
@@ -128,7 +133,20 @@ int main(int argc, char** argv) {
     x[i] = gauss(rng);
     e0[i] = 0.5f * gauss(rng);
   }
-  const ExecOptions options;
+  const char* threads_env = std::getenv("KERNELS_AB_THREADS");
+  const int threads = threads_env != nullptr ? std::atoi(threads_env) : 1;
+  std::unique_ptr<sotto::kernels::ThreadPool> pool;
+  ExecOptions options;
+  if (threads > 1) {
+    auto created = sotto::kernels::ThreadPool::Create(threads);
+    if (!created.ok()) {
+      std::fprintf(stderr, "kernels_ab: %s\n", std::string(created.status().message()).c_str());
+      return 1;
+    }
+    pool = std::move(created).value();
+    options.pool = pool.get();
+  }
+  std::printf("threads: %d\n", threads);
   std::vector<std::vector<std::byte>> scratch(libs.size());
   for (size_t l = 0; l < libs.size(); ++l) {
     scratch[l].resize(ef ? libs[l].ef_bytes(d, EfSelection::TopK(k), k, options)

@@ -6,13 +6,14 @@
 #
 #   scripts/kernels_ab.sh REV_A REV_B [REV...] LOG2_D K_OVER_D EF CALLS
 #   scripts/kernels_ab.sh 3aa35a5 HEAD 20 0.1 0 300
+#   KERNELS_AB_THREADS=2 scripts/kernels_ab.sh ...     (calls on a two-thread pool)
 #
 # A revision is anything git names, or "worktree" for the files as they are. The entry points'
 # signatures and ExecOptions must be the same in every revision compared.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$#" -lt 6 ]; then
-  sed -n '2,12p' "$0" >&2
+  sed -n '2,13p' "$0" >&2
   exit 2
 fi
 args=("$@")
@@ -56,5 +57,5 @@ for rev in "${revs[@]}"; do
   libs+=("$PWD/$work/kernels-$name.so")
 done
 "$cxx" -O2 -std=c++20 -Ikernels/include -Icore/base/include bench/kernels_ab.cc \
-  core/base/src/*.cc -ldl -o "$work/kernels_ab"
+  kernels/src/thread_pool.cc core/base/src/*.cc -ldl -lpthread -o "$work/kernels_ab"
 "$work/kernels_ab" "${params[@]}" "${libs[@]}"

@@ -87,6 +87,21 @@ int ThreadPool::Drain(uint32_t gen, Task task, void* ctx) {
   return ran;
 }
 
+void ThreadPool::Wake() {
+  if (workers_.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Only sleepers need it; a worker between its spin and its sleep is missed (Wake is a hint:
+    // the Run still wakes it).
+    if (sleepers_ == 0) return;
+    // A generation with no lanes: each worker wakes, claims nothing, and spins for the next.
+    const uint32_t gen = ++generation_;
+    claim_.store(uint64_t{gen} << 32, std::memory_order_release);
+    published_.store(gen, std::memory_order_release);
+  }
+  work_cv_.notify_all();
+}
+
 void ThreadPool::RunErased(int lanes, Task task, void* ctx) {
   if (lanes <= 0) return;
   if (lanes > 0xffff) lanes = 0xffff;

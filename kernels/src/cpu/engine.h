@@ -81,6 +81,12 @@ int MaxLanes(const ExecOptions& options);
 int LanesFor(size_t n, const ExecOptions& options);
 size_t ChunkBegin(size_t n, int lanes, int lane);
 
+// Wakes the pool's workers at the start of a call over n elements that will run lanes on
+// them, so that their wake-up overlaps the call's serial start (sampling, planning).
+inline void WakeLanes(size_t n, const ExecOptions& options) {
+  if (options.pool != nullptr && LanesFor(n, options) > 1) options.pool->Wake();
+}
+
 template <typename Fn>
 void RunLanes(const ExecOptions& options, int lanes, Fn&& fn) {
   if (lanes <= 1 || options.pool == nullptr) {

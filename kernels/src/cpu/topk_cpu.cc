@@ -487,6 +487,7 @@ SelectResult TopKCpu(const SelectInput& input, size_t n, size_t k, uint32_t* out
   const size_t mark = arena.mark();
   const CpuTopKAlgorithm algorithm = ChooseAlgorithm(n, k, options);
   if (algorithm == CpuTopKAlgorithm::kSampled) {
+    WakeLanes(n, options);  // the workers wake up while this thread samples
     uint32_t kth = 0;
     result.passes = 1;
     if (SampledSelect(in, n, k, out_idx, out_val, arena, options, &kth)) {

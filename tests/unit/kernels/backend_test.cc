@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <vector>
 
 #include "sotto/kernels/error_feedback.h"
@@ -72,6 +74,31 @@ TEST(ThreadPoolTest, RunsEveryLaneOnce) {
     (*pool)->Run(2, [&](int lane) { two.fetch_add(lane + 1); });
     ASSERT_EQ(two.load(), 3);
   }
+}
+
+// Wake() publishes a generation with no lanes: sleeping workers wake and spin, but must not
+// run the previous Run's task again, and the next Run still runs every lane once.
+TEST(ThreadPoolTest, WakeRunsNothingAndTheNextRunWorks) {
+  auto pool = ThreadPool::Create(3);
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  std::atomic<int> calls{0};
+  auto count = [&](int) { calls.fetch_add(1); };
+  (*pool)->Run(3, count);
+  for (int round = 1; round <= 5; ++round) {
+    // The workers spin about 250 us after a Run, then sleep.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    (*pool)->Wake();
+    (*pool)->Wake();  // while they spin: nothing
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_EQ(calls.load(), 3 * round) << "a wake ran the previous task (round " << round << ")";
+    (*pool)->Run(3, count);
+    ASSERT_EQ(calls.load(), 3 * round + 3);
+  }
+  auto one = ThreadPool::Create(1);
+  ASSERT_TRUE(one.ok());
+  (*one)->Wake();  // no workers: nothing to do
+  (*one)->Run(2, count);
+  EXPECT_EQ(calls.load(), 20);
 }
 
 TEST(ThreadPoolTest, RejectsBadSizes) {
