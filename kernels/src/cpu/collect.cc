@@ -28,13 +28,12 @@ constexpr size_t kCacheResidentBytes = size_t{16} << 20;
 // Processes [i, i + min(end - i, room)) appending survivors (it writes one entry per element
 // at most, so it stays within the room).
 template <PassMode kMode>
-size_t CollectScalarT(const PassInput& in, size_t i, size_t end, int32_t t_lo, int32_t t_hi,
+size_t CollectScalarT(const PassInput& in, size_t i, size_t end, int32_t t_lo, int32_t t_zero,
                       CollectCursor* cur) {
   const size_t stop = i + std::min(end - i, cur->room);
   uint32_t* oi = cur->idx;
   float* ov = cur->val;
   size_t c = 0;
-  size_t hi = 0;
   for (; i < stop; ++i) {
     float v;
     if constexpr (kMode == PassMode::kRead) {
@@ -46,39 +45,36 @@ size_t CollectScalarT(const PassInput& in, size_t i, size_t end, int32_t t_lo, i
     if constexpr (kMode == PassMode::kAddStore) {
       in.e[i] = v;
     } else if constexpr (kMode == PassMode::kAddZero) {
-      in.e[i] = key > t_hi ? 0.0f : v;
+      in.e[i] = key > t_zero ? 0.0f : v;
     }
     oi[c] = static_cast<uint32_t>(i);
     ov[c] = v;
     c += key > t_lo ? 1 : 0;
-    hi += key > t_hi ? 1 : 0;
   }
   cur->idx += c;
   cur->val += c;
   cur->room -= c;
   cur->stored += c;
-  cur->count_hi += hi;
   return stop;
 }
 
 size_t CollectScalar(PassMode mode, const PassInput& in, size_t i, size_t end, int32_t t_lo,
-                     int32_t t_hi, CollectCursor* cur) {
+                     int32_t t_zero, CollectCursor* cur) {
   switch (mode) {
     case PassMode::kRead:
-      return CollectScalarT<PassMode::kRead>(in, i, end, t_lo, t_hi, cur);
+      return CollectScalarT<PassMode::kRead>(in, i, end, t_lo, t_zero, cur);
     case PassMode::kAddStore:
-      return CollectScalarT<PassMode::kAddStore>(in, i, end, t_lo, t_hi, cur);
+      return CollectScalarT<PassMode::kAddStore>(in, i, end, t_lo, t_zero, cur);
     case PassMode::kAddZero:
-      return CollectScalarT<PassMode::kAddZero>(in, i, end, t_lo, t_hi, cur);
+      return CollectScalarT<PassMode::kAddZero>(in, i, end, t_lo, t_zero, cur);
   }
   return end;
 }
 
 // Counts only (the pool is full); kAddStore stores e = u + e, never zeroing.
 void CountScalar(PassMode mode, const PassInput& in, size_t begin, size_t end, int32_t t_lo,
-                 int32_t t_hi, size_t* count, size_t* count_hi) {
+                 size_t* count) {
   size_t c = 0;
-  size_t hi = 0;
   for (size_t i = begin; i < end; ++i) {
     float v;
     if (mode == PassMode::kRead) {
@@ -89,16 +85,15 @@ void CountScalar(PassMode mode, const PassInput& in, size_t begin, size_t end, i
     }
     const auto key = static_cast<int32_t>(MagnitudeKey(v));
     c += key > t_lo ? 1 : 0;
-    hi += key > t_hi ? 1 : 0;
   }
   *count += c;
-  *count_hi += hi;
 }
 
 // ---- Lane driver -------------------------------------------------------------------------------
 
 void CollectLane(PassMode mode, CollectStyle style, SimdLevel simd, const PassInput& in,
-                 size_t begin, size_t end, int32_t t_lo, int32_t t_hi, Pool* pool, LaneStream& ls) {
+                 size_t begin, size_t end, int32_t t_lo, int32_t t_zero, Pool* pool,
+                 LaneStream& ls) {
   ls = LaneStream{ls.block_ids, ls.block_counts};
   CollectCursor cur;
   size_t block_start = 0;  // cur.stored when the current block was claimed
@@ -124,32 +119,31 @@ void CollectLane(PassMode mode, CollectStyle style, SimdLevel simd, const PassIn
     }
     switch (simd) {
       case SimdLevel::kAvx512:
-        i = CollectAvx512(mode, style, in, i, end, t_lo, t_hi, &cur);
+        i = CollectAvx512(mode, style, in, i, end, t_lo, t_zero, &cur);
         break;
       case SimdLevel::kAvx2:
-        i = CollectAvx2(mode, style, in, i, end, t_lo, t_hi, &cur);
+        i = CollectAvx2(mode, style, in, i, end, t_lo, t_zero, &cur);
         break;
       case SimdLevel::kScalar:
-        i = CollectScalar(mode, in, i, end, t_lo, t_hi, &cur);
+        i = CollectScalar(mode, in, i, end, t_lo, t_zero, &cur);
         break;
     }
   }
   close_block();
   ls.stored = cur.stored;
   ls.count = cur.stored;
-  ls.count_hi = cur.count_hi;
   if (i < end) {
     // Out of blocks: count the rest (and keep e = u + e without zeroing).
     const PassMode count_mode = mode == PassMode::kRead ? PassMode::kRead : PassMode::kAddStore;
     switch (simd) {
       case SimdLevel::kAvx512:
-        CountAvx512(count_mode, in, i, end, t_lo, t_hi, &ls.count, &ls.count_hi);
+        CountAvx512(count_mode, in, i, end, t_lo, &ls.count);
         break;
       case SimdLevel::kAvx2:
-        CountAvx2(count_mode, in, i, end, t_lo, t_hi, &ls.count, &ls.count_hi);
+        CountAvx2(count_mode, in, i, end, t_lo, &ls.count);
         break;
       case SimdLevel::kScalar:
-        CountScalar(count_mode, in, i, end, t_lo, t_hi, &ls.count, &ls.count_hi);
+        CountScalar(count_mode, in, i, end, t_lo, &ls.count);
         break;
     }
   }
@@ -226,11 +220,6 @@ size_t Pool::TotalStored() const {
   for (int l = 0; l < lanes; ++l) total += lane[l].stored;
   return total;
 }
-size_t Pool::TotalCountHi() const {
-  size_t total = 0;
-  for (int l = 0; l < lanes; ++l) total += lane[l].count_hi;
-  return total;
-}
 bool Pool::AnyOverflow() const {
   for (int l = 0; l < lanes; ++l) {
     if (lane[l].overflow) return true;
@@ -257,27 +246,22 @@ void CarvePool(Arena& arena, size_t capacity, int lanes, Pool* pool) {
   }
 }
 
-void CollectPass(PassMode mode, const PassInput& input, size_t n, int32_t t_lo, int32_t t_hi,
+void CollectPass(PassMode mode, const PassInput& input, size_t n, int32_t t_lo, int32_t t_zero,
                  size_t expected, Pool* pool, const ExecOptions& options) {
   CollectPassWithStyleForTesting(ChooseStyle(SimdFor(options), mode, n, expected), mode, input, n,
-                                 t_lo, t_hi, pool, options);
+                                 t_lo, t_zero, pool, options);
 }
 
 void CollectPassWithStyleForTesting(CollectStyle style, PassMode mode, const PassInput& input,
-                                    size_t n, int32_t t_lo, int32_t t_hi, Pool* pool,
+                                    size_t n, int32_t t_lo, int32_t t_zero, Pool* pool,
                                     const ExecOptions& options) {
-  t_hi = std::max(t_hi, t_lo);
+  t_zero = std::max(t_zero, t_lo);
   const int lanes = pool->lanes;
   const SimdLevel simd = SimdFor(options);
-  // The AVX2 dense kernel (which also stands in for kOffsets and kPermute there) and the AVX-512
-  // permute kernel leave count_hi to the selection, which takes it from the pool.
-  pool->hi_counted = !(style == CollectStyle::kPermute ||
-                       (simd == SimdLevel::kAvx2 &&
-                        (style == CollectStyle::kDense || style == CollectStyle::kOffsets)));
   pool->next_block.store(0, std::memory_order_relaxed);
   RunLanes(options, lanes, [&](int lane) {
     CollectLane(mode, style, simd, input, ChunkBegin(n, lanes, lane),
-                ChunkBegin(n, lanes, lane + 1), t_lo, t_hi, pool, pool->lane[lane]);
+                ChunkBegin(n, lanes, lane + 1), t_lo, t_zero, pool, pool->lane[lane]);
   });
 }
 

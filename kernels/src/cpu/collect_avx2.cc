@@ -72,13 +72,12 @@ SOTTO_AVX2 inline __m256 Load8(Ptrs p, size_t i) {
   }
 }
 
-void Commit(CollectCursor* cur, uint32_t* oi, float* ov, size_t hi) {
+void Commit(CollectCursor* cur, uint32_t* oi, float* ov) {
   const auto stored = static_cast<size_t>(oi - cur->idx);
   cur->idx = oi;
   cur->val = ov;
   cur->room -= stored;
   cur->stored += stored;
-  cur->count_hi += hi;
 }
 
 // Appends the lanes of mask at oi/ov; writes 8 entries at oi.
@@ -93,8 +92,8 @@ SOTTO_AVX2 inline void Compress8(__m256 v, __m256i vidx, uint32_t mask, uint32_t
 
 // Scalar tail (fewer than 32 elements; the room covers them).
 template <PassMode kMode>
-void TailScalar(Ptrs p, size_t i, size_t end, int32_t t_lo, int32_t t_hi, uint32_t*& oi, float*& ov,
-                size_t& hi) {
+void TailScalar(Ptrs p, size_t i, size_t end, int32_t t_lo, int32_t t_zero, uint32_t*& oi,
+                float*& ov) {
   for (; i < end; ++i) {
     float v;
     if constexpr (kMode == PassMode::kRead) {
@@ -106,26 +105,24 @@ void TailScalar(Ptrs p, size_t i, size_t end, int32_t t_lo, int32_t t_hi, uint32
     if constexpr (kMode == PassMode::kAddStore) {
       p.e[i] = v;
     } else if constexpr (kMode == PassMode::kAddZero) {
-      p.e[i] = key > t_hi ? 0.0f : v;
+      p.e[i] = key > t_zero ? 0.0f : v;
     }
     if (key > t_lo) {
       *oi++ = static_cast<uint32_t>(i);
       *ov++ = v;
-      hi += key > t_hi ? 1 : 0;
     }
   }
 }
 
 template <PassMode kMode, bool kDense>
 SOTTO_AVX2 size_t CollectOneSweep(const PassInput& in, size_t i, size_t end, int32_t t_lo,
-                                  int32_t t_hi, CollectCursor* cur) {
+                                  int32_t t_zero, CollectCursor* cur) {
   const Ptrs p{in.in, in.e};
   uint32_t* oi = cur->idx;
   float* ov = cur->val;
   const uint32_t* const limit = cur->idx + cur->room;
-  size_t hi = 0;
   const __m256i vlo = _mm256_set1_epi32(RawRule(t_lo));
-  const __m256i vhi = _mm256_set1_epi32(RawRule(t_hi));
+  const __m256i vzero = _mm256_set1_epi32(RawRule(t_zero));
   const __m256i step8 = _mm256_set1_epi32(8);
   __m256i vidx = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(i)),
                                   _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -142,7 +139,7 @@ SOTTO_AVX2 size_t CollectOneSweep(const PassInput& in, size_t i, size_t end, int
       for (int j = 0; j < 4; ++j) _mm256_storeu_ps(p.e + i + 8 * static_cast<size_t>(j), v[j]);
     } else if constexpr (kMode == PassMode::kAddZero) {
       for (int j = 0; j < 4; ++j) {
-        const __m256i zero = _mm256_cmpgt_epi32(k[j], vhi);
+        const __m256i zero = _mm256_cmpgt_epi32(k[j], vzero);
         _mm256_storeu_ps(p.e + i + 8 * static_cast<size_t>(j),
                          _mm256_andnot_ps(_mm256_castsi256_ps(zero), v[j]));
       }
@@ -152,16 +149,13 @@ SOTTO_AVX2 size_t CollectOneSweep(const PassInput& in, size_t i, size_t end, int
         Compress8(v[j], vidx, Mask8(m[j]), oi, ov);
         vidx = _mm256_add_epi32(vidx, step8);
       }
-      continue;  // count_hi is left to the selection (pool.hi_counted)
+      continue;
     }
     const __m256i any = _mm256_or_si256(_mm256_or_si256(m[0], m[1]), _mm256_or_si256(m[2], m[3]));
     if (!_mm256_testz_si256(any, any)) {
       for (int j = 0; j < 4; ++j) {
         const uint32_t mask = Mask8(m[j]);
-        if (mask != 0) {
-          Compress8(v[j], vidx, mask, oi, ov);
-          hi += static_cast<size_t>(std::popcount(Mask8(_mm256_cmpgt_epi32(k[j], vhi))));
-        }
+        if (mask != 0) Compress8(v[j], vidx, mask, oi, ov);
         vidx = _mm256_add_epi32(vidx, step8);
       }
     } else {
@@ -169,30 +163,23 @@ SOTTO_AVX2 size_t CollectOneSweep(const PassInput& in, size_t i, size_t end, int
     }
   }
   if (i < end && i + 32 > end && limit - oi >= static_cast<ptrdiff_t>(kGroup)) {
-    if constexpr (kDense) {
-      // The dense caller recounts count_hi from the pool; the tail must not count it twice.
-      size_t ignored = 0;
-      TailScalar<kMode>(p, i, end, t_lo, t_hi, oi, ov, ignored);
-    } else {
-      TailScalar<kMode>(p, i, end, t_lo, t_hi, oi, ov, hi);
-    }
+    TailScalar<kMode>(p, i, end, t_lo, t_zero, oi, ov);
     i = end;
   }
-  Commit(cur, oi, ov, hi);
+  Commit(cur, oi, ov);
   return i;
 }
 
 template <PassMode kMode>
 SOTTO_AVX2 size_t CollectBlocked(const PassInput& in, size_t i, size_t end, int32_t t_lo,
-                                 int32_t t_hi, CollectCursor* cur) {
+                                 int32_t t_zero, CollectCursor* cur) {
   const Ptrs p{in.in, in.e};
   const __m256i vlo = _mm256_set1_epi32(RawRule(t_lo));
-  const __m256i vhi = _mm256_set1_epi32(RawRule(t_hi));
+  const __m256i vzero = _mm256_set1_epi32(RawRule(t_zero));
   const float* src = kMode == PassMode::kRead ? p.in : p.e;
   uint32_t* oi = cur->idx;
   float* ov = cur->val;
   const uint32_t* const limit = cur->idx + cur->room;
-  size_t hi = 0;
   alignas(32) uint8_t masks[kSubVecs] = {};
   for (;;) {
     // A block of up to kSub elements, whole vectors, no longer than the room left.
@@ -217,38 +204,34 @@ SOTTO_AVX2 size_t CollectBlocked(const PassInput& in, size_t i, size_t end, int3
       const int g = std::countr_zero(nz);
       const size_t q = i + 8 * static_cast<size_t>(g);
       const __m256 v = _mm256_loadu_ps(src + q);
-      const __m256i mhi = _mm256_cmpgt_epi32(Abs8(v), vhi);
       const __m256i vidx = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(q)),
                                             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
       Compress8(v, vidx, masks[g], oi, ov);
-      const uint32_t hmask = Mask8(mhi);
-      hi += static_cast<size_t>(std::popcount(hmask));
       if constexpr (kMode == PassMode::kAddZero) {
         // A full store of the blend (the line is in L1): vmaskmovps is slow on AMD.
-        if (hmask != 0) _mm256_storeu_ps(p.e + q, _mm256_andnot_ps(_mm256_castsi256_ps(mhi), v));
+        const __m256i zero = _mm256_cmpgt_epi32(Abs8(v), vzero);
+        if (Mask8(zero) != 0) {
+          _mm256_storeu_ps(p.e + q, _mm256_andnot_ps(_mm256_castsi256_ps(zero), v));
+        }
       }
     }
     i += len;
   }
-  Commit(cur, oi, ov, hi);
-  return CollectOneSweep<kMode, false>(in, i, end, t_lo, t_hi, cur);
+  Commit(cur, oi, ov);
+  return CollectOneSweep<kMode, false>(in, i, end, t_lo, t_zero, cur);
 }
 
 template <PassMode kMode>
-SOTTO_AVX2 void CountT(const PassInput& in, size_t begin, size_t end, int32_t t_lo, int32_t t_hi,
-                       size_t* count, size_t* count_hi) {
+SOTTO_AVX2 void CountT(const PassInput& in, size_t begin, size_t end, int32_t t_lo, size_t* count) {
   const Ptrs p{in.in, in.e};
   const __m256i vlo = _mm256_set1_epi32(RawRule(t_lo));
-  const __m256i vhi = _mm256_set1_epi32(RawRule(t_hi));
   size_t c = 0;
-  size_t h = 0;
   size_t i = begin;
   for (; i + 8 <= end; i += 8) {
     const __m256 v = Load8<kMode>(p, i);
     if constexpr (kMode != PassMode::kRead) _mm256_storeu_ps(p.e + i, v);
     const __m256i k = Abs8(v);
     c += static_cast<size_t>(std::popcount(Mask8(_mm256_cmpgt_epi32(k, vlo))));
-    h += static_cast<size_t>(std::popcount(Mask8(_mm256_cmpgt_epi32(k, vhi))));
   }
   for (; i < end; ++i) {
     float v;
@@ -260,24 +243,22 @@ SOTTO_AVX2 void CountT(const PassInput& in, size_t begin, size_t end, int32_t t_
     }
     const auto key = static_cast<int32_t>(MagnitudeKey(v));
     c += key > t_lo ? 1 : 0;
-    h += key > t_hi ? 1 : 0;
   }
   *count += c;
-  *count_hi += h;
 }
 
 template <PassMode kMode>
 size_t CollectStyled(CollectStyle style, const PassInput& in, size_t begin, size_t end,
-                     int32_t t_lo, int32_t t_hi, CollectCursor* cur) {
+                     int32_t t_lo, int32_t t_zero, CollectCursor* cur) {
   switch (style) {
     case CollectStyle::kSparse:
-      return CollectOneSweep<kMode, false>(in, begin, end, t_lo, t_hi, cur);
+      return CollectOneSweep<kMode, false>(in, begin, end, t_lo, t_zero, cur);
     case CollectStyle::kBlocked:
-      return CollectBlocked<kMode>(in, begin, end, t_lo, t_hi, cur);
+      return CollectBlocked<kMode>(in, begin, end, t_lo, t_zero, cur);
     case CollectStyle::kDense:
     case CollectStyle::kOffsets:  // need a byte compress; the dense kernel stands in
     case CollectStyle::kPermute:
-      return CollectOneSweep<kMode, true>(in, begin, end, t_lo, t_hi, cur);
+      return CollectOneSweep<kMode, true>(in, begin, end, t_lo, t_zero, cur);
   }
   return begin;
 }
@@ -285,24 +266,24 @@ size_t CollectStyled(CollectStyle style, const PassInput& in, size_t begin, size
 }  // namespace
 
 size_t CollectAvx2(PassMode mode, CollectStyle style, const PassInput& in, size_t begin, size_t end,
-                   int32_t t_lo, int32_t t_hi, CollectCursor* cur) {
+                   int32_t t_lo, int32_t t_zero, CollectCursor* cur) {
   switch (mode) {
     case PassMode::kRead:
-      return CollectStyled<PassMode::kRead>(style, in, begin, end, t_lo, t_hi, cur);
+      return CollectStyled<PassMode::kRead>(style, in, begin, end, t_lo, t_zero, cur);
     case PassMode::kAddStore:
-      return CollectStyled<PassMode::kAddStore>(style, in, begin, end, t_lo, t_hi, cur);
+      return CollectStyled<PassMode::kAddStore>(style, in, begin, end, t_lo, t_zero, cur);
     case PassMode::kAddZero:
-      return CollectStyled<PassMode::kAddZero>(style, in, begin, end, t_lo, t_hi, cur);
+      return CollectStyled<PassMode::kAddZero>(style, in, begin, end, t_lo, t_zero, cur);
   }
   return begin;
 }
 
 void CountAvx2(PassMode mode, const PassInput& in, size_t begin, size_t end, int32_t t_lo,
-               int32_t t_hi, size_t* count, size_t* count_hi) {
+               size_t* count) {
   if (mode == PassMode::kRead) {
-    CountT<PassMode::kRead>(in, begin, end, t_lo, t_hi, count, count_hi);
+    CountT<PassMode::kRead>(in, begin, end, t_lo, count);
   } else {
-    CountT<PassMode::kAddStore>(in, begin, end, t_lo, t_hi, count, count_hi);
+    CountT<PassMode::kAddStore>(in, begin, end, t_lo, count);
   }
 }
 

@@ -125,12 +125,11 @@ SOTTO_AVX512 inline void Emit16(__m512 v, __m512i vidx, __mmask16 m, uint32_t*& 
 
 // One group of the sparse kernel; `lanes` limits a partial last group.
 template <PassMode kMode, bool kFull>
-SOTTO_AVX512 inline void SparseGroup(Ptrs p, size_t i, __mmask16 lanes, __m512i vlo, __m512i vhi,
-                                     uint32_t*& oi, float*& ov, size_t& hi) {
+SOTTO_AVX512 inline void SparseGroup(Ptrs p, size_t i, __mmask16 lanes, __m512i vlo, __m512i vzero,
+                                     uint32_t*& oi, float*& ov) {
   const __m512 v = kFull ? Load16<kMode>(p, i) : LoadPart16<kMode>(p, i, lanes);
   const __m512i key = Abs16(v);
   const __mmask16 m = _mm512_mask_cmpgt_epi32_mask(lanes, key, vlo);
-  __mmask16 mhi = 0;
   if constexpr (kMode == PassMode::kAddStore) {
     if constexpr (kFull) {
       _mm512_storeu_ps(p.e + i, v);
@@ -138,8 +137,8 @@ SOTTO_AVX512 inline void SparseGroup(Ptrs p, size_t i, __mmask16 lanes, __m512i 
       _mm512_mask_storeu_ps(p.e + i, lanes, v);
     }
   } else if constexpr (kMode == PassMode::kAddZero) {
-    mhi = _mm512_mask_cmpgt_epi32_mask(lanes, key, vhi);
-    const __m512 kept = _mm512_maskz_mov_ps(_knot_mask16(mhi), v);
+    const __mmask16 zero = _mm512_mask_cmpgt_epi32_mask(lanes, key, vzero);
+    const __m512 kept = _mm512_maskz_mov_ps(_knot_mask16(zero), v);
     if constexpr (kFull) {
       _mm512_storeu_ps(p.e + i, kept);
     } else {
@@ -147,48 +146,44 @@ SOTTO_AVX512 inline void SparseGroup(Ptrs p, size_t i, __mmask16 lanes, __m512i 
     }
   }
   if (Bits16(m) != 0) {
-    if constexpr (kMode != PassMode::kAddZero) mhi = _mm512_mask_cmpgt_epi32_mask(m, key, vhi);
     Emit16(v, _mm512_add_epi32(Iota16(), _mm512_set1_epi32(static_cast<int>(i))), m, oi, ov);
-    hi += static_cast<size_t>(Popcount16(mhi));
   }
 }
 
-void Commit(CollectCursor* cur, uint32_t* oi, float* ov, size_t hi) {
+void Commit(CollectCursor* cur, uint32_t* oi, float* ov) {
   const auto stored = static_cast<size_t>(oi - cur->idx);
   cur->idx = oi;
   cur->val = ov;
   cur->room -= stored;
   cur->stored += stored;
-  cur->count_hi += hi;
 }
 
 template <PassMode kMode>
 SOTTO_AVX512 size_t CollectSparse(const PassInput& in, size_t i, size_t end, int32_t t_lo,
-                                  int32_t t_hi, CollectCursor* cur) {
+                                  int32_t t_zero, CollectCursor* cur) {
   const Ptrs p{in.in, in.e};
   const __m512i vlo = _mm512_set1_epi32(RawRule(t_lo));
-  const __m512i vhi = _mm512_set1_epi32(RawRule(t_hi));
+  const __m512i vzero = _mm512_set1_epi32(RawRule(t_zero));
   uint32_t* oi = cur->idx;
   float* ov = cur->val;
   const uint32_t* const limit = cur->idx + cur->room;
-  size_t hi = 0;
   for (; i + 64 <= end && limit - oi >= static_cast<ptrdiff_t>(kGroup); i += 64) {
-    SparseGroup<kMode, true>(p, i, Mask16(0xffff), vlo, vhi, oi, ov, hi);
-    SparseGroup<kMode, true>(p, i + 16, Mask16(0xffff), vlo, vhi, oi, ov, hi);
-    SparseGroup<kMode, true>(p, i + 32, Mask16(0xffff), vlo, vhi, oi, ov, hi);
-    SparseGroup<kMode, true>(p, i + 48, Mask16(0xffff), vlo, vhi, oi, ov, hi);
+    SparseGroup<kMode, true>(p, i, Mask16(0xffff), vlo, vzero, oi, ov);
+    SparseGroup<kMode, true>(p, i + 16, Mask16(0xffff), vlo, vzero, oi, ov);
+    SparseGroup<kMode, true>(p, i + 32, Mask16(0xffff), vlo, vzero, oi, ov);
+    SparseGroup<kMode, true>(p, i + 48, Mask16(0xffff), vlo, vzero, oi, ov);
   }
   if (i < end && i + 64 > end && limit - oi >= static_cast<ptrdiff_t>(kGroup)) {
     // Fewer than 64 left: they append at most 63 entries, within the room.
     for (; i + 16 <= end; i += 16)
-      SparseGroup<kMode, true>(p, i, Mask16(0xffff), vlo, vhi, oi, ov, hi);
+      SparseGroup<kMode, true>(p, i, Mask16(0xffff), vlo, vzero, oi, ov);
     if (i < end) {
       const auto lanes = FirstLanes(end - i);
-      SparseGroup<kMode, false>(p, i, lanes, vlo, vhi, oi, ov, hi);
+      SparseGroup<kMode, false>(p, i, lanes, vlo, vzero, oi, ov);
       i = end;
     }
   }
-  Commit(cur, oi, ov, hi);
+  Commit(cur, oi, ov);
   return i;
 }
 
@@ -196,15 +191,13 @@ SOTTO_AVX512 size_t CollectSparse(const PassInput& in, size_t i, size_t end, int
 // common, so it rarely mispredicts), then both groups compacted unconditionally.
 template <PassMode kMode>
 SOTTO_AVX512 size_t CollectDense(const PassInput& in, size_t i, size_t end, int32_t t_lo,
-                                 int32_t t_hi, CollectCursor* cur) {
+                                 int32_t t_zero, CollectCursor* cur) {
   const Ptrs p{in.in, in.e};
   const __m512i vlo = _mm512_set1_epi32(RawRule(t_lo));
-  const __m512i vhi = _mm512_set1_epi32(RawRule(t_hi));
-  const __m512i minus_one = _mm512_set1_epi32(-1);
+  const __m512i vzero = _mm512_set1_epi32(RawRule(t_zero));
   uint32_t* oi = cur->idx;
   float* ov = cur->val;
   const uint32_t* const limit = cur->idx + cur->room;
-  __m512i hi_lanes = _mm512_setzero_si512();  // count_hi per lane
   for (; i + 32 <= end && limit - oi >= static_cast<ptrdiff_t>(kGroup); i += 32) {
     const __m512 v0 = Load16<kMode>(p, i);
     const __m512 v1 = Load16<kMode>(p, i + 16);
@@ -212,38 +205,35 @@ SOTTO_AVX512 size_t CollectDense(const PassInput& in, size_t i, size_t end, int3
     const __m512i k1 = Abs16(v1);
     const __mmask16 m0 = _mm512_cmpgt_epi32_mask(k0, vlo);
     const __mmask16 m1 = _mm512_cmpgt_epi32_mask(k1, vlo);
-    const __mmask16 h0 = _mm512_cmpgt_epi32_mask(k0, vhi);
-    const __mmask16 h1 = _mm512_cmpgt_epi32_mask(k1, vhi);
     if constexpr (kMode == PassMode::kAddStore) {
       _mm512_storeu_ps(p.e + i, v0);
       _mm512_storeu_ps(p.e + i + 16, v1);
     } else if constexpr (kMode == PassMode::kAddZero) {
-      _mm512_storeu_ps(p.e + i, _mm512_maskz_mov_ps(_knot_mask16(h0), v0));
-      _mm512_storeu_ps(p.e + i + 16, _mm512_maskz_mov_ps(_knot_mask16(h1), v1));
+      const __mmask16 z0 = _mm512_cmpgt_epi32_mask(k0, vzero);
+      const __mmask16 z1 = _mm512_cmpgt_epi32_mask(k1, vzero);
+      _mm512_storeu_ps(p.e + i, _mm512_maskz_mov_ps(_knot_mask16(z0), v0));
+      _mm512_storeu_ps(p.e + i + 16, _mm512_maskz_mov_ps(_knot_mask16(z1), v1));
     }
-    hi_lanes = _mm512_mask_sub_epi32(hi_lanes, h0, hi_lanes, minus_one);
-    hi_lanes = _mm512_mask_sub_epi32(hi_lanes, h1, hi_lanes, minus_one);
     if ((Bits16(m0) | Bits16(m1)) != 0) {
       const __m512i base = _mm512_add_epi32(Iota16(), _mm512_set1_epi32(static_cast<int>(i)));
       Emit16(v0, base, m0, oi, ov);
       Emit16(v1, _mm512_add_epi32(base, _mm512_set1_epi32(16)), m1, oi, ov);
     }
   }
-  Commit(cur, oi, ov, static_cast<size_t>(_mm512_reduce_add_epi32(hi_lanes)));
-  return CollectSparse<kMode>(in, i, end, t_lo, t_hi, cur);
+  Commit(cur, oi, ov);
+  return CollectSparse<kMode>(in, i, end, t_lo, t_zero, cur);
 }
 
 template <PassMode kMode>
 SOTTO_AVX512 size_t CollectBlocked(const PassInput& in, size_t i, size_t end, int32_t t_lo,
-                                   int32_t t_hi, CollectCursor* cur) {
+                                   int32_t t_zero, CollectCursor* cur) {
   const Ptrs p{in.in, in.e};
   const __m512i vlo = _mm512_set1_epi32(RawRule(t_lo));
-  const __m512i vhi = _mm512_set1_epi32(RawRule(t_hi));
+  const __m512i vzero = _mm512_set1_epi32(RawRule(t_zero));
   const float* src = kMode == PassMode::kRead ? p.in : p.e;  // a = u + e is in e after sweep 1
   uint32_t* oi = cur->idx;
   float* ov = cur->val;
   const uint32_t* const limit = cur->idx + cur->room;
-  size_t hi = 0;
   alignas(64) uint16_t masks[kSubGroups] = {};
   for (;;) {
     // A block of up to kSub elements, whole groups, no longer than the room left.
@@ -264,19 +254,18 @@ SOTTO_AVX512 size_t CollectBlocked(const PassInput& in, size_t i, size_t end, in
       const int g = std::countr_zero(nz);
       const size_t q = i + 16 * static_cast<size_t>(g);
       const __m512 v = _mm512_loadu_ps(src + q);
-      const __mmask16 mhi = _mm512_cmpgt_epi32_mask(Abs16(v), vhi);
       Emit16(v, _mm512_add_epi32(Iota16(), _mm512_set1_epi32(static_cast<int>(q))),
              Mask16(masks[g]), oi, ov);
-      hi += static_cast<size_t>(Popcount16(mhi));
       if constexpr (kMode == PassMode::kAddZero) {
-        _mm512_mask_storeu_ps(p.e + q, mhi, _mm512_setzero_ps());
+        _mm512_mask_storeu_ps(p.e + q, _mm512_cmpgt_epi32_mask(Abs16(v), vzero),
+                              _mm512_setzero_ps());
       }
     }
     i += len;
   }
-  Commit(cur, oi, ov, hi);
+  Commit(cur, oi, ov);
   // The rest (less than kGroup elements, or too little room for a block) one group at a time.
-  return CollectSparse<kMode>(in, i, end, t_lo, t_hi, cur);
+  return CollectSparse<kMode>(in, i, end, t_lo, t_zero, cur);
 }
 
 // The bytes 0, 1, ..., 63: what the offsets and permute kernels' byte compress packs.
@@ -292,11 +281,11 @@ SOTTO_AVX512_VBMI2 inline __m512i ByteOffsets64() {
 // the first 16 into indices, stored whole (the next block's store overwrites the lanes past the
 // count). Only a block with more than 16 survivors (rare at the densities this kernel is chosen
 // for) takes a branch. The values are read back from the source afterwards, in one loop over the
-// entries in index order; with kAddZero that loop also zeroes e at the entries above t_hi, so
+// entries in index order; with kAddZero that loop also zeroes e at the entries above t_zero, so
 // the pass itself stores a = u + e everywhere.
 template <PassMode kMode>
 SOTTO_AVX512_VBMI2 size_t CollectOffsets(const PassInput& in, size_t i, size_t end, int32_t t_lo,
-                                         int32_t t_hi, CollectCursor* cur) {
+                                         int32_t t_zero, CollectCursor* cur) {
   const Ptrs p{in.in, in.e};
   const __m512i vlo = _mm512_set1_epi32(RawRule(t_lo));
   const __m512i offsets = ByteOffsets64();
@@ -330,12 +319,10 @@ SOTTO_AVX512_VBMI2 size_t CollectOffsets(const PassInput& in, size_t i, size_t e
     }
     oi += c;
   }
-  // The values (a = u + e is in e by now), and count_hi.
+  // The values (a = u + e is in e by now).
   const auto stored = static_cast<size_t>(oi - first);
   const float* src = kMode == PassMode::kRead ? p.in : p.e;
-  const int32_t raw_hi = RawRule(t_hi);
   float* const ov = cur->val;
-  size_t hi = 0;
   // The entries lie in lines last touched a whole pass ago (L3 at best): prefetch ahead.
   constexpr size_t kAhead = 32;
   for (size_t j = 0; j < stored; ++j) {
@@ -344,24 +331,24 @@ SOTTO_AVX512_VBMI2 size_t CollectOffsets(const PassInput& in, size_t i, size_t e
     const uint32_t at = first[j];
     const float v = src[at];
     ov[j] = v;
-    const uint32_t bits = std::bit_cast<uint32_t>(v);
-    // Arithmetic, not a branch: whether an entry lies above t_hi is a coin toss near the window.
-    const auto above = static_cast<uint32_t>(static_cast<int32_t>(bits & 0x7fffffffu) > raw_hi);
-    hi += above;
-    if constexpr (kMode == PassMode::kAddZero) p.e[at] = std::bit_cast<float>(bits & (above - 1u));
+    if constexpr (kMode == PassMode::kAddZero) {
+      // Arithmetic, not a branch: whether an entry lies above t_zero is a coin toss near K.
+      const uint32_t bits = std::bit_cast<uint32_t>(v);
+      const auto above =
+          static_cast<uint32_t>(static_cast<int32_t>(bits & 0x7fffffffu) > RawRule(t_zero));
+      p.e[at] = std::bit_cast<float>(bits & (above - 1u));
+    }
   }
-  Commit(cur, oi, ov + stored, hi);
+  Commit(cur, oi, ov + stored);
   // The tail (fewer than 64 elements, or too little room for a block).
-  return CollectSparse<kMode>(in, i, end, t_lo, t_hi, cur);
+  return CollectSparse<kMode>(in, i, end, t_lo, t_zero, cur);
 }
 
 // Permute variant: the offsets kernel with the values picked in the pass. The 16 offsets fetch
 // the values from the four loaded vectors: two vpermt2ps (each picks from a pair of vectors by the
 // offset's low five bits) and a blend on bit 5. Only a block with more than 16 survivors (rare
 // below about 15%) takes a branch. With kAddZero the pass stores a = u + e with the entries above
-// t_hi zeroed. count_hi is left to the selection (pool.hi_counted), which takes it from the pool
-// in the sweep that gathers the window's keys: a second compare and count per vector here cost
-// about a fifth of the pass.
+// t_zero zeroed.
 template <int kQuarter>
 SOTTO_AVX512_VBMI2 inline void OffsetsQuarter(__m512i packed, __m512i base, __m512 v0, __m512 v1,
                                               __m512 v2, __m512 v3, uint32_t* oi, float* ov) {
@@ -375,10 +362,10 @@ SOTTO_AVX512_VBMI2 inline void OffsetsQuarter(__m512i packed, __m512i base, __m5
 
 template <PassMode kMode>
 SOTTO_AVX512_VBMI2 size_t CollectPermute(const PassInput& in, size_t i, size_t end, int32_t t_lo,
-                                         int32_t t_hi, CollectCursor* cur) {
+                                         int32_t t_zero, CollectCursor* cur) {
   const Ptrs p{in.in, in.e};
   const __m512i vlo = _mm512_set1_epi32(RawRule(t_lo));
-  const __m512i vhi = _mm512_set1_epi32(RawRule(t_hi));
+  const __m512i vzero = _mm512_set1_epi32(RawRule(t_zero));
   const __m512i offsets = ByteOffsets64();
   uint32_t* oi = cur->idx;
   float* ov = cur->val;
@@ -394,10 +381,10 @@ SOTTO_AVX512_VBMI2 size_t CollectPermute(const PassInput& in, size_t i, size_t e
       if constexpr (kMode == PassMode::kAddStore) {
         _mm512_storeu_ps(p.e + q, v[g]);
       } else if constexpr (kMode == PassMode::kAddZero) {
-        // key > t_hi as a lane of ones, (t_hi - key) >> 31, with no second mask compare: the
+        // key > t_zero as a lane of ones, (t_zero - key) >> 31, with no second mask compare: the
         // compares and the mask moves of the compaction share few ports on Zen 4. The
-        // difference cannot overflow (key < 2^31, t_hi >= -1).
-        const __m512i above = _mm512_srai_epi32(_mm512_sub_epi32(vhi, key), 31);
+        // difference cannot overflow (key < 2^31, t_zero >= -1).
+        const __m512i above = _mm512_srai_epi32(_mm512_sub_epi32(vzero, key), 31);
         _mm512_storeu_si512(p.e + q, _mm512_andnot_si512(above, _mm512_castps_si512(v[g])));
       }
       m[g] = _mm512_cmpgt_epi32_mask(key, vlo);
@@ -418,26 +405,23 @@ SOTTO_AVX512_VBMI2 size_t CollectPermute(const PassInput& in, size_t i, size_t e
     oi += c;
     ov += c;
   }
-  Commit(cur, oi, ov, 0);
+  Commit(cur, oi, ov);
   // The tail (fewer than 64 elements, or too little room for a block).
-  return CollectSparse<kMode>(in, i, end, t_lo, t_hi, cur);
+  return CollectSparse<kMode>(in, i, end, t_lo, t_zero, cur);
 }
 
 template <PassMode kMode>
-SOTTO_AVX512 void CountT(const PassInput& in, size_t begin, size_t end, int32_t t_lo, int32_t t_hi,
-                         size_t* count, size_t* count_hi) {
+SOTTO_AVX512 void CountT(const PassInput& in, size_t begin, size_t end, int32_t t_lo,
+                         size_t* count) {
   const Ptrs p{in.in, in.e};
   const __m512i vlo = _mm512_set1_epi32(RawRule(t_lo));
-  const __m512i vhi = _mm512_set1_epi32(RawRule(t_hi));
   size_t c = 0;
-  size_t h = 0;
   size_t i = begin;
   for (; i + 16 <= end; i += 16) {
     const __m512 v = Load16<kMode>(p, i);
     if constexpr (kMode != PassMode::kRead) _mm512_storeu_ps(p.e + i, v);
     const __m512i key = Abs16(v);
     c += static_cast<size_t>(Popcount16(_mm512_cmpgt_epi32_mask(key, vlo)));
-    h += static_cast<size_t>(Popcount16(_mm512_cmpgt_epi32_mask(key, vhi)));
   }
   if (i < end) {
     const auto lanes = FirstLanes(end - i);
@@ -445,10 +429,8 @@ SOTTO_AVX512 void CountT(const PassInput& in, size_t begin, size_t end, int32_t 
     if constexpr (kMode != PassMode::kRead) _mm512_mask_storeu_ps(p.e + i, lanes, v);
     const __m512i key = Abs16(v);
     c += static_cast<size_t>(Popcount16(_mm512_mask_cmpgt_epi32_mask(lanes, key, vlo)));
-    h += static_cast<size_t>(Popcount16(_mm512_mask_cmpgt_epi32_mask(lanes, key, vhi)));
   }
   *count += c;
-  *count_hi += h;
 }
 
 }  // namespace
@@ -457,20 +439,20 @@ namespace {
 
 template <PassMode kMode>
 size_t CollectStyled(CollectStyle style, const PassInput& in, size_t begin, size_t end,
-                     int32_t t_lo, int32_t t_hi, CollectCursor* cur) {
+                     int32_t t_lo, int32_t t_zero, CollectCursor* cur) {
   switch (style) {
     case CollectStyle::kSparse:
-      return CollectSparse<kMode>(in, begin, end, t_lo, t_hi, cur);
+      return CollectSparse<kMode>(in, begin, end, t_lo, t_zero, cur);
     case CollectStyle::kDense:
-      return CollectDense<kMode>(in, begin, end, t_lo, t_hi, cur);
+      return CollectDense<kMode>(in, begin, end, t_lo, t_zero, cur);
     case CollectStyle::kBlocked:
-      return CollectBlocked<kMode>(in, begin, end, t_lo, t_hi, cur);
+      return CollectBlocked<kMode>(in, begin, end, t_lo, t_zero, cur);
     case CollectStyle::kOffsets:
-      if (CpuHasAvx512Vbmi2()) return CollectOffsets<kMode>(in, begin, end, t_lo, t_hi, cur);
-      return CollectDense<kMode>(in, begin, end, t_lo, t_hi, cur);
+      if (CpuHasAvx512Vbmi2()) return CollectOffsets<kMode>(in, begin, end, t_lo, t_zero, cur);
+      return CollectDense<kMode>(in, begin, end, t_lo, t_zero, cur);
     case CollectStyle::kPermute:
-      if (CpuHasAvx512Vbmi2()) return CollectPermute<kMode>(in, begin, end, t_lo, t_hi, cur);
-      return CollectDense<kMode>(in, begin, end, t_lo, t_hi, cur);
+      if (CpuHasAvx512Vbmi2()) return CollectPermute<kMode>(in, begin, end, t_lo, t_zero, cur);
+      return CollectDense<kMode>(in, begin, end, t_lo, t_zero, cur);
   }
   return begin;
 }
@@ -478,24 +460,24 @@ size_t CollectStyled(CollectStyle style, const PassInput& in, size_t begin, size
 }  // namespace
 
 size_t CollectAvx512(PassMode mode, CollectStyle style, const PassInput& in, size_t begin,
-                     size_t end, int32_t t_lo, int32_t t_hi, CollectCursor* cur) {
+                     size_t end, int32_t t_lo, int32_t t_zero, CollectCursor* cur) {
   switch (mode) {
     case PassMode::kRead:
-      return CollectStyled<PassMode::kRead>(style, in, begin, end, t_lo, t_hi, cur);
+      return CollectStyled<PassMode::kRead>(style, in, begin, end, t_lo, t_zero, cur);
     case PassMode::kAddStore:
-      return CollectStyled<PassMode::kAddStore>(style, in, begin, end, t_lo, t_hi, cur);
+      return CollectStyled<PassMode::kAddStore>(style, in, begin, end, t_lo, t_zero, cur);
     case PassMode::kAddZero:
-      return CollectStyled<PassMode::kAddZero>(style, in, begin, end, t_lo, t_hi, cur);
+      return CollectStyled<PassMode::kAddZero>(style, in, begin, end, t_lo, t_zero, cur);
   }
   return begin;
 }
 
 void CountAvx512(PassMode mode, const PassInput& in, size_t begin, size_t end, int32_t t_lo,
-                 int32_t t_hi, size_t* count, size_t* count_hi) {
+                 size_t* count) {
   if (mode == PassMode::kRead) {
-    CountT<PassMode::kRead>(in, begin, end, t_lo, t_hi, count, count_hi);
+    CountT<PassMode::kRead>(in, begin, end, t_lo, count);
   } else {
-    CountT<PassMode::kAddStore>(in, begin, end, t_lo, t_hi, count, count_hi);
+    CountT<PassMode::kAddStore>(in, begin, end, t_lo, count);
   }
 }
 

@@ -112,9 +112,8 @@ struct LaneStream {
   uint32_t* block_ids = nullptr;  // capacity Pool::num_blocks
   uint32_t* block_counts = nullptr;
   size_t num_blocks = 0;
-  size_t stored = 0;    // entries stored
-  size_t count = 0;     // elements that passed key > t_lo (stored or not)
-  size_t count_hi = 0;  // of those, with key > t_hi
+  size_t stored = 0;  // entries stored
+  size_t count = 0;   // elements that passed key > t_lo (stored or not)
   bool overflow = false;
 };
 
@@ -124,15 +123,10 @@ struct Pool {
   size_t num_blocks = 0;
   std::atomic<size_t> next_block{0};
   int lanes = 0;
-  // False after a pass whose fast variant skipped count_hi. The top-k selection always takes
-  // count_hi from the gather of the window's keys (topk_cpu.cc); the other callers do not read
-  // it. White-box tests check count_hi where this is set.
-  bool hi_counted = true;
   LaneStream lane[kMaxLanes];
 
   size_t TotalCount() const;
   size_t TotalStored() const;
-  size_t TotalCountHi() const;
   bool AnyOverflow() const;
 };
 
@@ -142,10 +136,10 @@ size_t PoolBlocks(size_t capacity, int lanes);
 void CarvePool(Arena& arena, size_t capacity, int lanes, Pool* pool);
 
 // One pass over [0, n) on `lanes` lanes; appends every element with key > t_lo to the pool and
-// counts those with key > t_hi. Modes:
+// counts them (past a full pool too). Modes:
 //   kRead      x = in
 //   kAddStore  x = u + e; e = x                      (error feedback, selection unknown yet)
-//   kAddZero   x = u + e; e = key > t_hi ? 0 : x     (error feedback: the elements likely to
+//   kAddZero   x = u + e; e = key > t_zero ? 0 : x   (error feedback: the elements likely to
 //                                                     be selected leave e at once; they are
 //                                                     always stored, so EmitFromPool or
 //                                                     RestoreFromPool can undo it)
@@ -154,9 +148,10 @@ struct PassInput {
   const float* in = nullptr;  // kRead: x; otherwise u
   float* e = nullptr;         // kAdd*: error memory
 };
-// `expected` (an estimate of the survivors) only picks the faster kernel variant. t_hi is
-// raised to t_lo when below it (every counted element is also stored).
-void CollectPass(PassMode mode, const PassInput& input, size_t n, int32_t t_lo, int32_t t_hi,
+// `expected` (an estimate of the survivors) only picks the faster kernel variant. t_zero
+// matters to kAddZero only; it is raised to t_lo when below it (every zeroed element is also
+// stored).
+void CollectPass(PassMode mode, const PassInput& input, size_t n, int32_t t_lo, int32_t t_zero,
                  size_t expected, Pool* pool, const ExecOptions& options);
 
 // How a collect kernel walks the data (CollectPass picks one from the SIMD level, the input's
@@ -179,7 +174,7 @@ enum class CollectStyle {
 
 // CollectPass with a given style (white-box tests reach every kernel with it).
 void CollectPassWithStyleForTesting(CollectStyle style, PassMode mode, const PassInput& input,
-                                    size_t n, int32_t t_lo, int32_t t_hi, Pool* pool,
+                                    size_t n, int32_t t_lo, int32_t t_zero, Pool* pool,
                                     const ExecOptions& options);
 
 // Which pool entries an emission writes: every entry with key > `key`, and in lane l the first

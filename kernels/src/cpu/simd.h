@@ -25,16 +25,15 @@ struct CollectCursor {
   uint32_t* idx = nullptr;
   float* val = nullptr;
   size_t room = 0;
-  size_t stored = 0;    // incremented by the entries appended
-  size_t count_hi = 0;  // incremented by the appended entries with key > t_hi
+  size_t stored = 0;  // incremented by the entries appended
 };
 
-// Collects [begin, end) into cur (PassMode as in engine.h; t_lo <= t_hi, raw rules not yet
+// Collects [begin, end) into cur (PassMode as in engine.h; t_lo <= t_zero, raw rules not yet
 // applied). Returns where it stopped: end, or earlier when cur->room fell below kGroup.
 size_t CollectAvx512(PassMode mode, CollectStyle style, const PassInput& in, size_t begin,
-                     size_t end, int32_t t_lo, int32_t t_hi, CollectCursor* cur);
+                     size_t end, int32_t t_lo, int32_t t_zero, CollectCursor* cur);
 size_t CollectAvx2(PassMode mode, CollectStyle style, const PassInput& in, size_t begin, size_t end,
-                   int32_t t_lo, int32_t t_hi, CollectCursor* cur);
+                   int32_t t_lo, int32_t t_zero, CollectCursor* cur);
 
 // True where the CPU has AVX512_VBMI2 (the byte compress of CollectStyle::kOffsets) on top of
 // what SimdLevel::kAvx512 needs.
@@ -42,9 +41,9 @@ bool CpuHasAvx512Vbmi2();
 
 // Counts only (the pool is full). mode is kRead or kAddStore (e = u + e, never zeroed).
 void CountAvx512(PassMode mode, const PassInput& in, size_t begin, size_t end, int32_t t_lo,
-                 int32_t t_hi, size_t* count, size_t* count_hi);
+                 size_t* count);
 void CountAvx2(PassMode mode, const PassInput& in, size_t begin, size_t end, int32_t t_lo,
-               int32_t t_hi, size_t* count, size_t* count_hi);
+               size_t* count);
 
 // e[i] = u[i] + e[i] over [begin, end).
 void AddAvx512(const float* u, float* e, size_t begin, size_t end);

@@ -1,14 +1,14 @@
 // Exact top-k on the CPU: three engines behind one entry point.
 //
 // kSampled (the fast path, reference/topk.md 7.2): predict a window [T_lo, T_hi] for the k-th
-//   key from a stratified sample, read x once collecting every element with key > T_lo (and
-//   counting those above T_hi), then find the exact k-th key K among the collected window
-//   entries only (SelectKthKey on 32-bit keys) and emit, in index order, the entries above K and
-//   the first ones equal to K. For error feedback the same pass computes a = u + e and stores it,
-//   zeroing the entries above the sample's estimate of K (the emission then fixes the few on the
-//   wrong side of the true K), so the whole step reads u and e once. A wrong prediction (too few or
-//   too many candidates) is detected and answered by kRadix, so the result never depends on the
-//   sample.
+//   key from a stratified sample, read x once collecting every element with key > T_lo, then
+//   find the exact k-th key K among the collected window entries only (the keys <= T_hi,
+//   gathered from the pool; SelectKthKey on 32-bit keys) and emit, in index order, the entries
+//   above K and the first ones equal to K. For error feedback the same pass computes a = u + e and
+//   stores it, zeroing the entries above the sample's estimate of K (the emission then fixes the
+//   few on the wrong side of the true K), so the whole step reads u and e once. A wrong prediction
+//   (too few or too many candidates) is detected and answered by kRadix, so the result never
+//   depends on the sample.
 // kRadix: 3-level MSD radix select (11/11/9 bits of the 31-bit key) with per-lane histograms,
 //   then an ordered emit pass. Four reads, bounded memory, any input (ties, NaN, constants).
 // kSmall: nth_element over packed (key, ~index) words. For small n.
@@ -323,7 +323,7 @@ bool SampledSelect(const SelectInput& input, size_t n, size_t k, uint32_t* out_i
   return SelectWithWindow(input, n, k, t_lo, t_hi, t_zero, out_idx, out_val, s, options, kth_out);
 }
 
-// One pass collecting key > t_lo (counting key > t_hi), then the exact selection among the
+// One pass collecting key > t_lo, then the exact selection among the
 // collected entries. Returns false, with e restored to u + e, when the window missed.
 bool SelectWithWindow(const SelectInput& input, size_t n, size_t k, int32_t t_lo, int32_t t_hi,
                       int32_t t_zero, uint32_t* out_idx, float* out_val, const SampledScratch& s,
@@ -355,18 +355,21 @@ bool SelectWithWindow(const SelectInput& input, size_t n, size_t k, int32_t t_lo
   // W, the entries among which the k-th lies: the window (key <= t_hi) when fewer than k are
   // above it, else the entries above t_hi; rank is the k-th's 1-based rank inside W. woff[l] is
   // where lane l's keys of W start in s.window. The window's keys are gathered first, each lane
-  // into room for all it stored, and count_hi is what each lane stored minus its window: the
-  // permute kernel does not count it, and with error feedback the pass counted above t_zero.
+  // into room for all it stored; what a lane stored above t_hi (hi[l]) is the rest.
   size_t room[kMaxLanes + 1];
   size_t got[kMaxLanes];
+  size_t hi[kMaxLanes];
   room[0] = 0;
   for (int l = 0; l < lanes; ++l) room[l + 1] = room[l] + pool.lane[l].stored;
   RunLanes(options, lanes, [&](int lane) {
     got[lane] =
         GatherKeys(pool, lane, t_hi, true, s.window + room[lane], s.window + room[lane + 1], simd);
   });
-  for (int l = 0; l < lanes; ++l) pool.lane[l].count_hi = pool.lane[l].stored - got[l];
-  const size_t n_hi = pool.TotalCountHi();
+  size_t n_hi = 0;
+  for (int l = 0; l < lanes; ++l) {
+    hi[l] = pool.lane[l].stored - got[l];
+    n_hi += hi[l];
+  }
   const bool in_window = n_hi < k;
   const size_t rank = in_window ? k - n_hi : k;
   size_t woff[kMaxLanes + 1];
@@ -378,7 +381,7 @@ bool SelectWithWindow(const SelectInput& input, size_t n, size_t k, int32_t t_lo
       woff[l + 1] = woff[l] + got[l];
     }
   } else {  // the prediction missed high: the k-th lies above t_hi
-    for (int l = 0; l < lanes; ++l) woff[l + 1] = woff[l] + pool.lane[l].count_hi;
+    for (int l = 0; l < lanes; ++l) woff[l + 1] = woff[l] + hi[l];
     RunLanes(options, lanes, [&](int lane) {
       GatherKeys(pool, lane, t_hi, false, s.window + woff[lane], s.window + woff[lane + 1], simd);
     });
@@ -402,7 +405,7 @@ bool SelectWithWindow(const SelectInput& input, size_t n, size_t k, int32_t t_lo
   for (int l = 0; l < lanes; ++l) {
     cut.ties[l] = std::min(eq[l], ties_left);
     ties_left -= cut.ties[l];
-    offset[l + 1] = offset[l] + (in_window ? pool.lane[l].count_hi : 0) + gt[l] + cut.ties[l];
+    offset[l + 1] = offset[l] + (in_window ? hi[l] : 0) + gt[l] + cut.ties[l];
   }
   EmitFromPool(pool, cut, offset, out_idx, out_val, input.e, t_zero, options, s.window_tmp,
                s.window);

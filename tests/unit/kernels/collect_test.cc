@@ -89,16 +89,16 @@ void ReadPool(const Pool& pool, std::vector<uint32_t>* idx, std::vector<float>* 
 }
 
 struct PassCase {
-  size_t keep;      // t_lo keeps about this many
-  size_t keep_hi;   // t_hi keeps about this many (<= keep)
-  size_t capacity;  // pool capacity
+  size_t keep;       // t_lo keeps about this many
+  size_t keep_zero;  // kAddZero zeroes about this many (<= keep)
+  size_t capacity;   // pool capacity
 };
 
 // a = u (kRead) or u + e0, and the rules of case c on it.
 struct PassData {
   std::vector<float> a;
   int32_t t_lo;
-  int32_t t_hi;
+  int32_t t_zero;
 };
 
 PassData MakePassData(PassMode mode, const std::vector<float>& u, const std::vector<float>& e0,
@@ -107,7 +107,7 @@ PassData MakePassData(PassMode mode, const std::vector<float>& u, const std::vec
   d.a.resize(u.size());
   for (size_t i = 0; i < u.size(); ++i) d.a[i] = mode == PassMode::kRead ? u[i] : u[i] + e0[i];
   d.t_lo = RuleKeeping(d.a, c.keep);
-  d.t_hi = std::max(d.t_lo, RuleKeeping(d.a, c.keep_hi));
+  d.t_zero = std::max(d.t_lo, RuleKeeping(d.a, c.keep_zero));
   return d;
 }
 
@@ -119,10 +119,10 @@ bool CheckPass(PassMode mode, CollectStyle style, const testing::Config& config,
   const size_t n = u.size();
   const std::vector<float>& a = d.a;
   const int32_t t_lo = d.t_lo;
-  const int32_t t_hi = d.t_hi;
+  const int32_t t_zero = d.t_zero;
   SCOPED_TRACE(std::string("mode=") + ModeName(mode) + " style=" + StyleName(style) + " " +
                testing::ConfigName(config) + " n=" + std::to_string(n) +
-               " t_lo=" + std::to_string(t_lo) + " t_hi=" + std::to_string(t_hi) +
+               " t_lo=" + std::to_string(t_lo) + " t_zero=" + std::to_string(t_zero) +
                " cap=" + std::to_string(c.capacity));
   const ExecOptions options = testing::OptionsFor(config);
   const int lanes = internal::LanesFor(n, options);
@@ -135,17 +135,10 @@ bool CheckPass(PassMode mode, CollectStyle style, const testing::Config& config,
   PassInput in;
   in.in = u.data();
   in.e = mode == PassMode::kRead ? nullptr : e.data();
-  internal::CollectPassWithStyleForTesting(style, mode, in, n, t_lo, t_hi, &pool, options);
-  // The AVX2 dense and the permute kernels leave count_hi to the selection (pool.hi_counted):
-  // the top-k tests check it there.
-  const bool hi_counted = pool.hi_counted;
+  internal::CollectPassWithStyleForTesting(style, mode, in, n, t_lo, t_zero, &pool, options);
 
   size_t want_count = 0;
-  size_t want_hi = 0;
-  for (size_t i = 0; i < n; ++i) {
-    want_count += Key(a[i]) > t_lo ? 1 : 0;
-    want_hi += Key(a[i]) > t_hi ? 1 : 0;
-  }
+  for (size_t i = 0; i < n; ++i) want_count += Key(a[i]) > t_lo ? 1 : 0;
   EXPECT_EQ(pool.TotalCount(), want_count);
   std::vector<uint32_t> idx;
   std::vector<float> val;
@@ -154,14 +147,8 @@ bool CheckPass(PassMode mode, CollectStyle style, const testing::Config& config,
   const bool overflow = pool.AnyOverflow();
   if (!overflow) {
     EXPECT_EQ(pool.TotalStored(), want_count);
-    if (hi_counted) {
-      EXPECT_EQ(pool.TotalCountHi(), want_hi);
-    }
   } else {
     EXPECT_LE(pool.TotalStored(), want_count);
-    if (hi_counted) {
-      EXPECT_EQ(pool.TotalCountHi(), want_hi) << "counting continues past the full pool";
-    }
   }
   // The stored entries are the survivors of each lane's chunk, in index order: a prefix of
   // each lane's survivors (all of them without overflow).
@@ -181,10 +168,10 @@ bool CheckPass(PassMode mode, CollectStyle style, const testing::Config& config,
   }
   EXPECT_EQ(j, idx.size());
   if (mode != PassMode::kRead) {
-    // kAddZero zeroes exactly the stored entries above t_hi.
+    // kAddZero zeroes exactly the stored entries above t_zero.
     std::vector<char> zeroed(n, 0);
     if (mode == PassMode::kAddZero) {
-      for (size_t t = 0; t < idx.size(); ++t) zeroed[idx[t]] = Key(val[t]) > t_hi ? 1 : 0;
+      for (size_t t = 0; t < idx.size(); ++t) zeroed[idx[t]] = Key(val[t]) > t_zero ? 1 : 0;
     }
     for (size_t i = 0; i < n; ++i) {
       if (!SameBits(e[i], zeroed[i] ? 0.0f : a[i])) {

@@ -15,7 +15,7 @@
 // for about 250 microseconds before it sleeps on a condition variable, and the calling thread
 // waits for the last lanes the same way; a Run that follows within that time starts at once.
 // Wake() starts that spin ahead of a Run: a kernel calls it on entry, so the workers' wake-up
-// (tens of microseconds on a VM) overlaps the serial work before its first Run.
+// (tens to hundreds of microseconds on a VM) overlaps the serial work before its first Run.
 //
 // Ownership: the caller owns the pool (std::unique_ptr from Create) and passes a raw pointer
 // in ExecOptions; the pool must outlive every call that uses it.
